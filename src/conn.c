@@ -1,0 +1,732 @@
+/*
+ * conn.c - one SMTP connection: moves bytes between a bufferevent and the
+ * pure session, and carries out the session's actions.
+ *
+ * Input handling follows Postfix smtp-sink's flush idea: in one read
+ * callback every complete command already buffered is handled in turn and
+ * all replies are appended to the output, which libevent then sends in as
+ * few writes as the socket allows.  Any action other than CONTINUE stops
+ * the loop; what is left stays in the input buffer.
+ *
+ * DATA bodies never pass through the line framer: the dot decoder sees the
+ * raw bytes (including those that came in the same packet as DATA) and
+ * hands unstuffed pieces to the spool.  BDAT chunks are counted off the
+ * input the same way.  Memory per connection is the framer's 512 bytes,
+ * the spool's memory part and libevent's buffers, which are capped by the
+ * read high-watermark; a client that does not read its replies is paused
+ * once CONN_OUTPUT_MAX is queued for it.
+ *
+ * The command timeout is a deadline per line, not an idle timer: it is
+ * armed when a line starts and re-armed only when a line completes, so a
+ * client trickling one byte at a time is still cut (CONTRACT --timeout).
+ *
+ * This file must never interpret SMTP itself: every decision about what to
+ * answer is smtp_session's.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "conn.h"
+#include "envelope.h"
+#include "log.h"
+#include "mime.h"
+#include "server.h"
+#include "smtp_data.h"
+#include "smtp_line.h"
+#include "smtp_session.h"
+#include "spool.h"
+#include "store.h"
+#include "transcript.h"
+#include "xmalloc.h"
+
+#define CONN_OUTPUT_MAX		(64 * 1024)	/* pause reading past this */
+#define CONN_INPUT_MAX		(256 * 1024)	/* read high-watermark */
+#define CONN_HEAD_MAX		(64 * 1024)	/* header bytes given to mime */
+#define CONN_BDAT_REARM		4096		/* BDAT progress that counts
+						   as a line for the timeout */
+
+enum conn_mode {
+	CONN_MODE_LINE = 0,	/* framing command lines */
+	CONN_MODE_DOT,		/* DATA body through the dot decoder */
+	CONN_MODE_BDAT,		/* counting off a BDAT chunk */
+	CONN_MODE_PAUSED,	/* a delay rule is running */
+	CONN_MODE_CLOSING,	/* flushing the last replies */
+	CONN_MODE_DEAD		/* to be freed when the callback returns */
+};
+
+struct conn {
+	struct server		*server;	/* not owned */
+	struct bufferevent	*bev;		/* owned, closes the fd */
+	struct smtp_session	*session;	/* owned */
+	struct smtp_policy	 policy;	/* per-connection copy */
+	struct smtp_line	*framer;	/* owned */
+	struct smtp_data	*decoder;	/* owned */
+	struct spool		*spool;		/* owned */
+	struct event		*deadline;	/* command timeout */
+	struct event		*pause;		/* delay-rule timer */
+	enum conn_mode		 mode;
+	uint64_t		 chunk_left;	/* BDAT octets still to read */
+	int			 chunk_keep;	/* keep or drop this chunk */
+	uint64_t		 since_arm;	/* BDAT octets since re-arm */
+	int			 out_paused;	/* reading off for back-pressure */
+	int			 in_callback;	/* a callback is on the stack */
+	struct buf		 out;		/* replies being built */
+	int64_t			 session_id;	/* store row, 0 if none yet */
+	char			 sid[17];	/* hex id for logs */
+	char			 addr[INET6_ADDRSTRLEN];
+	int			 tls;
+	char			*header_value;	/* last header_cb result */
+	uint64_t		 messages;	/* delivered in this session */
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_deadline_cb(evutil_socket_t, short, void *);
+static void	conn_pause_cb(evutil_socket_t, short, void *);
+static void	conn_process(struct conn *);
+static void	conn_act(struct conn *, enum smtp_action);
+static void	conn_txn_cb(void *, const struct smtp_txn_record *);
+static void	conn_echo_cb(void *, char, const char *, size_t);
+
+/* (Re)start the per-line deadline. */
+static void
+conn_arm(struct conn *c)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)c->server->cfg->timeout;
+	tv.tv_usec = 0;
+	if (event_add(c->deadline, &tv) == -1)
+		log_warnx("%s conn event_add failed", c->sid);
+}
+
+/* Create the session row lazily; returns 0 or -1 (logged). */
+static int
+conn_session_row(struct conn *c)
+{
+	char	*cause = NULL;
+
+	if (c->session_id != 0)
+		return (0);
+	if (store_session_begin(c->server->store, c->addr, &c->session_id,
+	    &cause) == -1) {
+		log_warnx("%s store session_begin: %s", c->sid, cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Accept a new connection on fd from sa.  tls is 1 on an implicit-TLS
+ * listener (not available yet).  Returns NULL and closes fd on failure.
+ */
+struct conn *
+conn_new(struct server *server, int fd, const struct sockaddr *sa,
+    int salen, int tls)
+{
+	struct conn		*c;
+	struct smtp_peer	 peer;
+	struct timeval		 wtv;
+	char			*cause = NULL;
+
+	c = xcalloc(1, sizeof(*c));
+	c->server = server;
+	c->tls = tls;
+	server_session_id(server, c->sid, sizeof(c->sid));
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12],
+			    c->addr, sizeof(c->addr));
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, c->addr,
+			    sizeof(c->addr));
+	} else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, c->addr, sizeof(c->addr));
+	else
+		strlcpy(c->addr, "unknown", sizeof(c->addr));
+
+	c->bev = bufferevent_socket_new(server->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("%s conn bufferevent_socket_new failed", c->sid);
+		close(fd);
+		free(c);
+		return (NULL);
+	}
+	c->deadline = evtimer_new(server->base, conn_deadline_cb, c);
+	c->pause = evtimer_new(server->base, conn_pause_cb, c);
+	if (c->deadline == NULL || c->pause == NULL)
+		fatalx("conn_new: evtimer_new failed");
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
+	/* A client that stops reading our replies is dropped in time. */
+	wtv.tv_sec = (time_t)server->cfg->timeout;
+	wtv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
+
+	c->policy = server->policy;
+	c->policy.txn = conn_txn_cb;
+	c->policy.txn_arg = c;
+	c->framer = smtp_line_new();
+	c->decoder = smtp_data_new();
+	c->spool = spool_new();
+	buf_init(&c->out, 0);
+
+	peer.addr = c->addr;
+	peer.tls = tls;
+	c->session = smtp_session_new(&c->policy, &peer);
+	if (log_transcript_enabled())
+		transcript_set_echo(smtp_session_transcript(c->session),
+		    conn_echo_cb, c);
+
+	TAILQ_INSERT_TAIL(&server->conns, c, entry);
+	server->nconns++;
+	log_info("%s smtp connected address=%s", c->sid, c->addr);
+
+	if (store_session_begin(server->store, c->addr, &c->session_id,
+	    &cause) == -1) {
+		log_warnx("%s store session_begin: %s", c->sid, cause);
+		free(cause);
+		c->session_id = 0;
+	}
+
+	c->in_callback = 1;
+	conn_arm(c);
+	conn_act(c, smtp_session_connect(c->session, &c->out));
+	if (c->mode == CONN_MODE_LINE &&
+	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1)
+		log_warnx("%s conn bufferevent_enable failed", c->sid);
+	c->in_callback = 0;
+	if (c->mode == CONN_MODE_DEAD) {
+		conn_free(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* Write the session's end to the store and the log. */
+static void
+conn_record_end(struct conn *c)
+{
+	struct store_peer	 peer;
+	const char		*text;
+	size_t			 len;
+	char			*quirks, *cause = NULL;
+
+	if (conn_session_row(c) == -1)
+		return;
+	memset(&peer, 0, sizeof(peer));
+	peer.client = c->addr;
+	peer.helo = smtp_session_helo(c->session);
+	peer.user = smtp_session_user(c->session);
+	quirks = smtp_session_quirks_text(smtp_session_quirks(c->session));
+	text = transcript_text(smtp_session_transcript(c->session), &len);
+	if (store_session_end(c->server->store, c->session_id, &peer,
+	    smtp_session_outcome(c->session), quirks, text, &cause) == -1) {
+		log_warnx("%s store session_end: %s", c->sid, cause);
+		free(cause);
+	}
+	log_info("%s smtp disconnected reason=%s messages=%" PRIu64 "%s%s",
+	    c->sid, smtp_session_outcome(c->session), c->messages,
+	    quirks != NULL ? " quirks=" : "", quirks != NULL ? quirks : "");
+	free(quirks);
+}
+
+/*
+ * Free a connection: record it, cancel its timers and callbacks, then
+ * free the bufferevent (which closes the socket).  The one free path.
+ */
+void
+conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	smtp_session_closed(c->session, NULL);
+	conn_record_end(c);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	bufferevent_free(c->bev);
+	event_free(c->deadline);
+	event_free(c->pause);
+	TAILQ_REMOVE(&c->server->conns, c, entry);
+	c->server->nconns--;
+	smtp_session_free(c->session);
+	smtp_line_free(c->framer);
+	smtp_data_free(c->decoder);
+	spool_free(c->spool);
+	buf_clear(&c->out);
+	free(c->header_value);
+	server_conn_closed(c->server, c);
+	free(c);
+}
+
+/* Move the replies built so far to the bufferevent. */
+static void
+conn_flush(struct conn *c)
+{
+	if (c->out.len == 0)
+		return;
+	if (bufferevent_write(c->bev, c->out.data, c->out.len) == -1)
+		log_warnx("%s conn bufferevent_write failed", c->sid);
+	buf_reset(&c->out);
+}
+
+/* Stop reading and close once the output has been sent. */
+static void
+conn_close_after_flush(struct conn *c)
+{
+	conn_flush(c);
+	c->mode = CONN_MODE_CLOSING;
+	event_del(c->deadline);
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		c->mode = CONN_MODE_DEAD;
+}
+
+/* Header lookup for data-stage rules: from the head of the spooled body. */
+static const char *
+conn_header_cb(void *arg, const char *name)
+{
+	struct conn	*c = arg;
+	const char	*mem;
+	char		*head;
+	size_t		 len;
+	ssize_t		 n;
+
+	free(c->header_value);
+	c->header_value = NULL;
+	if ((mem = spool_mem(c->spool, &len)) != NULL) {
+		c->header_value = mime_header_get(mem, len, name);
+		return (c->header_value);
+	}
+	head = xmalloc(CONN_HEAD_MAX);
+	n = spool_read(c->spool, 0, head, CONN_HEAD_MAX, NULL);
+	if (n > 0)
+		c->header_value = mime_header_get(head, (size_t)n, name);
+	free(head);
+	return (c->header_value);
+}
+
+/* Store the transaction's message; complete the session's COMMIT. */
+static void
+conn_commit(struct conn *c)
+{
+	const struct envelope	*env = smtp_session_envelope(c->session);
+	struct mime_headers	 hdrs;
+	struct store_peer	 peer;
+	const char		*mem;
+	char			*head = NULL, *cause = NULL;
+	size_t			 len = 0;
+	ssize_t			 n;
+	int64_t			 id;
+
+	memset(&hdrs, 0, sizeof(hdrs));
+	if ((mem = spool_mem(c->spool, &len)) != NULL)
+		mime_headers_parse(mem, len, &hdrs);
+	else {
+		head = xmalloc(CONN_HEAD_MAX);
+		n = spool_read(c->spool, 0, head, CONN_HEAD_MAX, NULL);
+		if (n > 0)
+			mime_headers_parse(head, (size_t)n, &hdrs);
+		free(head);
+	}
+	memset(&peer, 0, sizeof(peer));
+	peer.client = c->addr;
+	peer.helo = smtp_session_helo(c->session);
+	peer.user = smtp_session_user(c->session);
+	conn_session_row(c);
+	if (store_message_put(c->server->store, c->session_id, &peer, env,
+	    &hdrs, c->spool, &id, &cause) == -1) {
+		log_warnx("%s smtp commit failed: %s", c->sid, cause);
+		free(cause);
+		smtp_session_commit_failed(c->session, &c->out);
+	} else {
+		c->messages++;
+		log_info("%s smtp message id=%" PRId64 " from=<%s> rcpts=%zu"
+		    " size=%" PRIu64, c->sid, id, env->mail.addr, env->nrcpts,
+		    spool_size(c->spool));
+		smtp_session_committed(c->session, id, &c->out);
+		if (c->server->cfg->max_messages > 0 &&
+		    store_prune(c->server->store, c->server->cfg->max_messages,
+		    &cause) == -1) {
+			log_warnx("%s store prune: %s", c->sid, cause);
+			free(cause);
+		}
+	}
+	mime_headers_clear(&hdrs);
+	spool_reset(c->spool, c->server->cfg->max_size);
+}
+
+/* Start reading a body the way the session asks. */
+static void
+conn_start_data(struct conn *c)
+{
+	uint64_t	chunk = 0;
+
+	switch (smtp_session_data_mode(c->session, &chunk)) {
+	case SMTP_DATA_MODE_DOT:
+		smtp_data_reset(c->decoder);
+		spool_reset(c->spool, c->server->cfg->max_size);
+		c->mode = CONN_MODE_DOT;
+		break;
+	case SMTP_DATA_MODE_BDAT:
+		/* The first chunk of a transaction starts a new spool. */
+		if (smtp_session_bdat_first(c->session))
+			spool_reset(c->spool, c->server->cfg->max_size);
+		c->chunk_keep = 1;
+		c->chunk_left = chunk;
+		c->since_arm = 0;
+		c->mode = CONN_MODE_BDAT;
+		break;
+	case SMTP_DATA_MODE_BDAT_DISCARD:
+		c->chunk_keep = 0;
+		c->chunk_left = chunk;
+		c->since_arm = 0;
+		c->mode = CONN_MODE_BDAT;
+		break;
+	case SMTP_DATA_MODE_NONE:
+	default:
+		fatalx("%s: no data mode", __func__);
+	}
+}
+
+/* A BDAT chunk has been counted off (or is empty). */
+static void
+conn_bdat_done(struct conn *c)
+{
+	struct smtp_data_end	end;
+
+	memset(&end, 0, sizeof(end));
+	end.size = spool_size(c->spool);
+	end.oversize = spool_oversize(c->spool);
+	end.header = conn_header_cb;
+	end.harg = c;
+	c->mode = CONN_MODE_LINE;
+	conn_act(c, smtp_session_bdat_end(c->session, &end, &c->out));
+}
+
+/* Carry out what the session returned. */
+static void
+conn_act(struct conn *c, enum smtp_action act)
+{
+	struct timeval	tv;
+	uint64_t	ms;
+
+	for (;;) {
+		switch (act) {
+		case SMTP_ACT_CONTINUE:
+			conn_flush(c);
+			return;
+		case SMTP_ACT_PAUSE:
+			conn_flush(c);
+			c->mode = CONN_MODE_PAUSED;
+			bufferevent_disable(c->bev, EV_READ);
+			ms = smtp_session_pause_ms(c->session);
+			tv.tv_sec = (time_t)(ms / 1000);
+			tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+			event_del(c->deadline);
+			if (event_add(c->pause, &tv) == -1)
+				fatalx("conn_act: event_add failed");
+			return;
+		case SMTP_ACT_START_TLS:
+			/* STARTTLS arrives with its own issue. */
+			log_warnx("%s smtp starttls not available", c->sid);
+			conn_close_after_flush(c);
+			return;
+		case SMTP_ACT_DATA:
+			conn_flush(c);
+			conn_start_data(c);
+			if (c->mode == CONN_MODE_BDAT && c->chunk_left == 0) {
+				conn_bdat_done(c);
+				return;
+			}
+			return;
+		case SMTP_ACT_COMMIT:
+			c->mode = CONN_MODE_LINE;
+			conn_commit(c);
+			act = SMTP_ACT_CONTINUE;
+			continue;
+		case SMTP_ACT_CLOSE_AFTER_FLUSH:
+			conn_close_after_flush(c);
+			return;
+		case SMTP_ACT_CLOSE_NOW:
+			buf_reset(&c->out);
+			c->mode = CONN_MODE_DEAD;
+			return;
+		}
+		fatalx("%s: action %d", __func__, (int)act);
+	}
+}
+
+/* The dot decoder's sink: body pieces go to the spool. */
+static void
+conn_sink_cb(void *arg, const char *p, size_t len)
+{
+	struct conn	*c = arg;
+	char		*cause = NULL;
+
+	if (spool_write(c->spool, p, len, &cause) == -1) {
+		log_warnx("%s spool write: %s", c->sid, cause);
+		free(cause);
+	}
+}
+
+/*
+ * Handle everything buffered: lines, body bytes, chunks, until the input
+ * runs dry or the mode stops taking input.
+ */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 vec;
+	struct smtp_line_result	 r;
+	struct smtp_data_end	 end;
+	size_t			 n;
+	int			 done;
+
+	while (evbuffer_get_length(in) > 0) {
+		if (c->mode != CONN_MODE_LINE && c->mode != CONN_MODE_DOT &&
+		    c->mode != CONN_MODE_BDAT)
+			break;
+		if (c->out_paused)
+			break;
+		if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1 ||
+		    vec.iov_len == 0)
+			break;
+		switch (c->mode) {
+		case CONN_MODE_LINE:
+			n = smtp_line_feed(c->framer, vec.iov_base,
+			    vec.iov_len, &r);
+			if (r.line != NULL) {
+				conn_arm(c);
+				conn_act(c, smtp_session_line(c->session,
+				    r.line, r.len, r.flags, &c->out));
+			}
+			evbuffer_drain(in, n);
+			break;
+		case CONN_MODE_DOT:
+			done = 0;
+			n = smtp_data_feed(c->decoder, vec.iov_base,
+			    vec.iov_len, conn_sink_cb, c, &done);
+			if (memchr(vec.iov_base, '\n', n) != NULL)
+				conn_arm(c);
+			evbuffer_drain(in, n);
+			if (done) {
+				memset(&end, 0, sizeof(end));
+				end.size = smtp_data_size(c->decoder);
+				end.flags = smtp_data_flags(c->decoder);
+				end.oversize = spool_oversize(c->spool);
+				end.header = conn_header_cb;
+				end.harg = c;
+				c->mode = CONN_MODE_LINE;
+				conn_act(c, smtp_session_data_end(c->session,
+				    &end, &c->out));
+			}
+			break;
+		case CONN_MODE_BDAT:
+			n = vec.iov_len < c->chunk_left ? vec.iov_len :
+			    (size_t)c->chunk_left;
+			if (c->chunk_keep)
+				conn_sink_cb(c, vec.iov_base, n);
+			evbuffer_drain(in, n);
+			c->chunk_left -= n;
+			c->since_arm += n;
+			if (c->since_arm >= CONN_BDAT_REARM) {
+				c->since_arm = 0;
+				conn_arm(c);
+			}
+			if (c->chunk_left == 0) {
+				conn_arm(c);
+				conn_bdat_done(c);
+			}
+			break;
+		default:
+			fatalx("%s: mode %d", __func__, (int)c->mode);
+		}
+	}
+	conn_flush(c);
+	/* Back-pressure: a client that does not read its replies waits. */
+	if (c->mode != CONN_MODE_DEAD && c->mode != CONN_MODE_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    CONN_OUTPUT_MAX) {
+		c->out_paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+/* Run conn_process from a callback and free the conn if it died. */
+static void
+conn_run(struct conn *c)
+{
+	c->in_callback = 1;
+	conn_process(c);
+	c->in_callback = 0;
+	if (c->mode == CONN_MODE_DEAD)
+		conn_free(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_run(arg);
+}
+
+/* Output drained: finish a close, or lift back-pressure. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->mode == CONN_MODE_CLOSING) {
+		conn_free(c);
+		return;
+	}
+	if (c->out_paused) {
+		c->out_paused = 0;
+		if (c->mode != CONN_MODE_PAUSED)
+			bufferevent_enable(c->bev, EV_READ);
+		conn_run(c);
+	}
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & BEV_EVENT_EOF)
+		log_debug("%s conn eof", c->sid);
+	else if (what & BEV_EVENT_ERROR)
+		log_debug("%s conn error: %s", c->sid,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_free(c);
+}
+
+/* The line did not complete in time: 421 4.4.2 and close. */
+static void
+conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->mode == CONN_MODE_CLOSING || c->mode == CONN_MODE_PAUSED)
+		return;
+	log_info("%s smtp timeout", c->sid);
+	smtp_session_timeout(c->session, &c->out);
+	conn_close_after_flush(c);
+	if (c->mode == CONN_MODE_DEAD)
+		conn_free(c);
+}
+
+/* A delay rule's time is up: go on with the paused command. */
+static void
+conn_pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->in_callback = 1;
+	c->mode = CONN_MODE_LINE;
+	conn_arm(c);
+	conn_act(c, smtp_session_resume(c->session, &c->out));
+	if (c->mode == CONN_MODE_LINE || c->mode == CONN_MODE_DOT ||
+	    c->mode == CONN_MODE_BDAT) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_process(c);
+	}
+	c->in_callback = 0;
+	if (c->mode == CONN_MODE_DEAD)
+		conn_free(c);
+}
+
+/* The session's transaction records go to the store's rejections. */
+static void
+conn_txn_cb(void *arg, const struct smtp_txn_record *r)
+{
+	static const char	*outcomes[] = { "rejected", "disconnected",
+				    "abandoned" };
+	struct conn		*c = arg;
+	char			*cause = NULL;
+
+	if (conn_session_row(c) == -1)
+		return;
+	if (store_reject_put(c->server->store, c->session_id,
+	    smtp_session_stage_name(r->stage), outcomes[r->outcome], r->env,
+	    r->rcpt, r->reply, &cause) == -1) {
+		log_warnx("%s store reject_put: %s", c->sid, cause);
+		free(cause);
+	}
+}
+
+/* -v: every transcript line goes to the log, already redacted. */
+static void
+conn_echo_cb(void *arg, char dir, const char *line, size_t len)
+{
+	struct conn	*c = arg;
+
+	log_transcript(c->sid, dir, line, len);
+}
+
+/*
+ * Server stopping.  force == 0: idle sessions get 421 and close, busy ones
+ * (mid-transaction) are left to finish.  force == 1: everyone goes.
+ */
+void
+conn_shutdown_all(struct server *server, int force)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&server->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->mode == CONN_MODE_CLOSING)
+			continue;
+		if (!force && (c->mode != CONN_MODE_LINE ||
+		    smtp_session_envelope(c->session)->has_mail))
+			continue;
+		smtp_session_shutdown(c->session, &c->out);
+		conn_close_after_flush(c);
+		if (c->mode == CONN_MODE_DEAD || force)
+			conn_free(c);
+	}
+}
+
+/* Connections in the middle of a transaction. */
+unsigned
+conn_count_busy(const struct server *server)
+{
+	const struct conn	*c;
+	unsigned		 n = 0;
+
+	TAILQ_FOREACH(c, &server->conns, entry) {
+		if (c->mode == CONN_MODE_CLOSING)
+			continue;
+		if (c->mode != CONN_MODE_LINE ||
+		    smtp_session_envelope(c->session)->has_mail)
+			n++;
+	}
+	return (n);
+}

@@ -1,0 +1,456 @@
+/*
+ * mime.c - MIME parsing with GMime: display headers and message parts.
+ *
+ * Everything here works on untrusted bytes exactly as a client sent them:
+ * CRLF or bare LF line ends, 8-bit or binary headers, truncated or broken
+ * multiparts, no header section at all.  GMime does all the decoding
+ * (RFC 2047 encoded-words, RFC 2231 parameters, transfer encodings and
+ * charsets); this file only walks what GMime built and copies the results
+ * out as NUL-terminated UTF-8.  Since the values end up in JSON and in a
+ * terminal, every string leaving this file is valid UTF-8: GMime converts
+ * 8-bit header text with its fallback charsets, and anything still
+ * invalid is replaced with U+FFFD here.
+ *
+ * GMime keeps the Content-* headers of a message on its top-level MIME
+ * part, not on the message, so "all the headers in order" means merging
+ * the two lists by their offsets in the input.
+ *
+ * This file must never fail in a way that loses a message: a message GMime
+ * cannot make sense of yields empty results, not an error.
+ */
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "mime.h"
+#include "xmalloc.h"
+
+#define MIME_DEPTH_MAX	32	/* multipart nesting walked for parts */
+
+static int	mime_ready;	/* g_mime_init() done */
+
+static GMimeMessage *mime_parse(const char *, size_t);
+static char	*mime_utf8(const char *, gssize);
+static char	*mime_trimmed(const char *);
+static GMimeHeader *mime_find(GMimeMessage *, const char *);
+static char	*mime_addrs(GMimeMessage *, GMimeAddressType, const char *);
+static void	 mime_add_header(struct mime_message *, GMimeHeader *);
+static void	 mime_add_headers(struct mime_message *, GMimeMessage *);
+static size_t	 mime_content_size(GMimePart *);
+static char	*mime_part_text(GMimePart *);
+static void	 mime_add_attachment(struct mime_message *, const char *,
+		    const char *, GMimeContentType *, size_t);
+static void	 mime_walk(struct mime_message *, GMimeObject *, const char *,
+		    int);
+
+/*
+ * Initialise GMime.  Call once at start; the parsing functions also call
+ * it, so tests and tools need not.
+ */
+void
+mime_init(void)
+{
+	if (mime_ready)
+		return;
+	g_mime_init();
+	mime_ready = 1;
+}
+
+/* Parse len bytes as a message; NULL when GMime finds no header section. */
+static GMimeMessage *
+mime_parse(const char *data, size_t len)
+{
+	GMimeStream	*stream;
+	GMimeParser	*parser;
+	GMimeMessage	*msg;
+
+	mime_init();
+	if (len == 0)
+		return (NULL);
+	/* The stream copies the bytes, so data need not outlive it. */
+	stream = g_mime_stream_mem_new_with_buffer(data, len);
+	parser = g_mime_parser_new_with_stream(stream);
+	msg = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return (msg);
+}
+
+/*
+ * Copy len bytes of s (-1: up to its NUL) as valid UTF-8, invalid bytes
+ * and NULs becoming U+FFFD.  NULL stays NULL.
+ */
+static char *
+mime_utf8(const char *s, gssize len)
+{
+	gchar	*valid;
+	char	*out;
+
+	if (s == NULL)
+		return (NULL);
+	if (len < 0)
+		len = (gssize)strlen(s);
+	valid = g_utf8_make_valid(s, len);
+	out = xstrdup(valid);
+	g_free(valid);
+	return (out);
+}
+
+/* Copy s as valid UTF-8 without surrounding white space; NULL stays NULL. */
+static char *
+mime_trimmed(const char *s)
+{
+	size_t	 len;
+
+	if (s == NULL)
+		return (NULL);
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+	    s[len - 1] == '\r' || s[len - 1] == '\n'))
+		len--;
+	return (mime_utf8(s, (gssize)len));
+}
+
+/*
+ * The first header called name, looking at the message's own headers and
+ * at its top-level part's (Content-*), whichever comes first in the input.
+ */
+static GMimeHeader *
+mime_find(GMimeMessage *msg, const char *name)
+{
+	GMimeObject	*part;
+	GMimeHeader	*h, *ph;
+
+	h = g_mime_header_list_get_header(
+	    g_mime_object_get_header_list(GMIME_OBJECT(msg)), name);
+	if ((part = g_mime_message_get_mime_part(msg)) == NULL)
+		return (h);
+	ph = g_mime_header_list_get_header(
+	    g_mime_object_get_header_list(part), name);
+	if (h == NULL ||
+	    (ph != NULL && g_mime_header_get_offset(ph) <
+	    g_mime_header_get_offset(h)))
+		return (ph);
+	return (h);
+}
+
+/*
+ * An address header for display: GMime's own rendering of the parsed
+ * list (decoded, unencoded), or the decoded text when nothing parsed as
+ * an address; NULL when the header is absent.
+ */
+static char *
+mime_addrs(GMimeMessage *msg, GMimeAddressType type, const char *name)
+{
+	InternetAddressList	*list;
+	GMimeHeader		*h;
+	char			*s, *out;
+
+	list = g_mime_message_get_addresses(msg, type);
+	if (list != NULL && internet_address_list_length(list) > 0) {
+		s = internet_address_list_to_string(list, NULL, FALSE);
+		if (s != NULL) {
+			out = mime_trimmed(s);
+			g_free(s);
+			return (out);
+		}
+	}
+	if ((h = mime_find(msg, name)) == NULL)
+		return (NULL);
+	return (mime_trimmed(g_mime_header_get_value(h)));
+}
+
+/*
+ * Decode the display headers of the message in data (len bytes; the head
+ * of the message is enough) into hdrs, which is overwritten: the caller
+ * frees it with mime_headers_clear().  Absent headers are NULL.  Input
+ * GMime cannot parse leaves every field NULL.
+ */
+void
+mime_headers_parse(const char *data, size_t len, struct mime_headers *hdrs)
+{
+	GMimeMessage	*msg;
+	GMimeHeader	*h;
+	const char	*id;
+
+	memset(hdrs, 0, sizeof *hdrs);
+	if ((msg = mime_parse(data, len)) == NULL)
+		return;
+
+	hdrs->subject = mime_trimmed(g_mime_message_get_subject(msg));
+	hdrs->from = mime_addrs(msg, GMIME_ADDRESS_TYPE_FROM, "From");
+	hdrs->to = mime_addrs(msg, GMIME_ADDRESS_TYPE_TO, "To");
+	hdrs->cc = mime_addrs(msg, GMIME_ADDRESS_TYPE_CC, "Cc");
+	if ((h = mime_find(msg, "Date")) != NULL)
+		hdrs->date = mime_trimmed(g_mime_header_get_value(h));
+	/* GMime gives the id without its angle brackets, as Mailpit shows. */
+	if ((id = g_mime_message_get_message_id(msg)) != NULL)
+		hdrs->message_id = mime_trimmed(id);
+	else if ((h = mime_find(msg, "Message-ID")) != NULL)
+		hdrs->message_id = mime_trimmed(g_mime_header_get_value(h));
+
+	g_object_unref(msg);
+}
+
+/* Free the strings in hdrs and set them to NULL. */
+void
+mime_headers_clear(struct mime_headers *hdrs)
+{
+	free(hdrs->subject);
+	free(hdrs->from);
+	free(hdrs->to);
+	free(hdrs->cc);
+	free(hdrs->date);
+	free(hdrs->message_id);
+	memset(hdrs, 0, sizeof *hdrs);
+}
+
+/*
+ * The value of the first header called name (case-insensitive) in the
+ * message in data, unfolded and decoded; NULL when absent.  The caller
+ * frees the result.  Used by `data` rules ("Subject=*fail*").
+ */
+char *
+mime_header_get(const char *data, size_t len, const char *name)
+{
+	GMimeMessage	*msg;
+	GMimeHeader	*h;
+	char		*value = NULL;
+
+	if ((msg = mime_parse(data, len)) == NULL)
+		return (NULL);
+	if ((h = mime_find(msg, name)) != NULL)
+		value = mime_trimmed(g_mime_header_get_value(h));
+	g_object_unref(msg);
+	return (value);
+}
+
+/* Append one header (name and decoded value) to msg. */
+static void
+mime_add_header(struct mime_message *msg, GMimeHeader *h)
+{
+	struct mime_header	*mh;
+	const char		*value;
+
+	msg->headers = xreallocarray(msg->headers, msg->nheaders + 1,
+	    sizeof *msg->headers);
+	mh = &msg->headers[msg->nheaders++];
+	mh->name = mime_utf8(g_mime_header_get_name(h), -1);
+	value = g_mime_header_get_value(h);
+	mh->value = mime_trimmed(value != NULL ? value : "");
+}
+
+/* Append every header of the message, in input order. */
+static void
+mime_add_headers(struct mime_message *msg, GMimeMessage *gm)
+{
+	GMimeHeaderList	*mlist, *plist = NULL;
+	GMimeObject	*part;
+	GMimeHeader	*mh, *ph;
+	int		 mi = 0, pi = 0, mn, pn = 0;
+
+	mlist = g_mime_object_get_header_list(GMIME_OBJECT(gm));
+	mn = g_mime_header_list_get_count(mlist);
+	if ((part = g_mime_message_get_mime_part(gm)) != NULL) {
+		plist = g_mime_object_get_header_list(part);
+		pn = g_mime_header_list_get_count(plist);
+	}
+	/* Both lists are in input order: merge them by offset. */
+	while (mi < mn || pi < pn) {
+		mh = mi < mn ? g_mime_header_list_get_header_at(mlist, mi) :
+		    NULL;
+		ph = pi < pn ? g_mime_header_list_get_header_at(plist, pi) :
+		    NULL;
+		if (ph == NULL || (mh != NULL &&
+		    g_mime_header_get_offset(mh) <=
+		    g_mime_header_get_offset(ph))) {
+			mime_add_header(msg, mh);
+			mi++;
+		} else {
+			mime_add_header(msg, ph);
+			pi++;
+		}
+	}
+}
+
+/* Octets of the part's content after transfer decoding. */
+static size_t
+mime_content_size(GMimePart *part)
+{
+	GMimeDataWrapper	*content;
+	GMimeStream		*null;
+	ssize_t			 n;
+
+	if ((content = g_mime_part_get_content(part)) == NULL)
+		return (0);
+	null = g_mime_stream_null_new();
+	n = g_mime_data_wrapper_write_to_stream(content, null);
+	g_object_unref(null);
+	return (n < 0 ? 0 : (size_t)n);
+}
+
+/*
+ * The text of a text part as UTF-8.  GMime converts from the part's
+ * charset; when it cannot (an unknown charset), the decoded octets are
+ * taken as they are, with invalid sequences replaced.
+ */
+static char *
+mime_part_text(GMimePart *part)
+{
+	GMimeDataWrapper	*content;
+	GMimeStream		*mem;
+	GByteArray		*bytes;
+	char			*text, *out;
+
+	if (GMIME_IS_TEXT_PART(part) &&
+	    (text = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) != NULL) {
+		out = mime_utf8(text, -1);
+		g_free(text);
+		return (out);
+	}
+	if ((content = g_mime_part_get_content(part)) == NULL)
+		return (xstrdup(""));
+	mem = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(content, mem);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	out = mime_utf8((const char *)bytes->data, (gssize)bytes->len);
+	g_object_unref(mem);
+	return (out);
+}
+
+/* Append an attachment entry to msg. */
+static void
+mime_add_attachment(struct mime_message *msg, const char *part_id,
+    const char *filename, GMimeContentType *ct, size_t size)
+{
+	struct mime_attachment	*a;
+	char			*type;
+
+	msg->attachments = xreallocarray(msg->attachments,
+	    msg->nattachments + 1, sizeof *msg->attachments);
+	a = &msg->attachments[msg->nattachments++];
+	a->part_id = xstrdup(part_id);
+	a->filename = mime_utf8(filename, -1);
+	type = ct != NULL ? g_mime_content_type_get_mime_type(ct) : NULL;
+	a->content_type = mime_utf8(type != NULL ? type :
+	    "application/octet-stream", -1);
+	g_free(type);
+	a->size = size;
+}
+
+/*
+ * Walk the MIME tree below obj, whose part number is path (IMAP style:
+ * "1", "1.2"; "" for the top of a multipart message).  The first inline
+ * text/plain and text/html leaves become the message's text and html;
+ * every other leaf, and every attached message, is an attachment.
+ */
+static void
+mime_walk(struct mime_message *msg, GMimeObject *obj, const char *path,
+    int depth)
+{
+	GMimeContentType	*ct;
+	GMimeStream		*null;
+	GMimePart		*part;
+	const char		*filename;
+	char			*child;
+	ssize_t			 n;
+	int			 i, count;
+
+	if (obj == NULL || depth > MIME_DEPTH_MAX)
+		return;
+	ct = g_mime_object_get_content_type(obj);
+
+	if (GMIME_IS_MULTIPART(obj)) {
+		count = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < count; i++) {
+			if (*path == '\0')
+				xasprintf(&child, "%d", i + 1);
+			else
+				xasprintf(&child, "%s.%d", path, i + 1);
+			mime_walk(msg, g_mime_multipart_get_part(
+			    GMIME_MULTIPART(obj), i), child, depth + 1);
+			free(child);
+		}
+		return;
+	}
+	if (*path == '\0')
+		path = "1";
+
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		/* An attached message is one attachment, not more parts. */
+		null = g_mime_stream_null_new();
+		n = g_mime_object_write_content_to_stream(obj, NULL, null);
+		g_object_unref(null);
+		filename = g_mime_object_get_content_disposition_parameter(obj,
+		    "filename");
+		mime_add_attachment(msg, path, filename, ct,
+		    n < 0 ? 0 : (size_t)n);
+		return;
+	}
+	if (!GMIME_IS_PART(obj))
+		return;
+	part = GMIME_PART(obj);
+
+	if (!g_mime_part_is_attachment(part) && ct != NULL) {
+		if (msg->text == NULL &&
+		    g_mime_content_type_is_type(ct, "text", "plain")) {
+			msg->text = mime_part_text(part);
+			return;
+		}
+		if (msg->html == NULL &&
+		    g_mime_content_type_is_type(ct, "text", "html")) {
+			msg->html = mime_part_text(part);
+			return;
+		}
+	}
+	mime_add_attachment(msg, path, g_mime_part_get_filename(part), ct,
+	    mime_content_size(part));
+}
+
+/*
+ * Parse the whole message in data (len bytes) into msg, which is
+ * overwritten; the caller frees it with mime_message_clear().  Headers
+ * come in input order with decoded values; text and html are the first
+ * inline text/plain and text/html parts in UTF-8; every other part is an
+ * attachment.  Always returns 0: input with no header section at all is
+ * shown as it is, the whole of it as the text.
+ */
+int
+mime_message_parse(const char *data, size_t len, struct mime_message *msg)
+{
+	GMimeMessage	*gm;
+
+	memset(msg, 0, sizeof *msg);
+	if ((gm = mime_parse(data, len)) == NULL) {
+		msg->text = mime_utf8(data, (gssize)len);
+		return (0);
+	}
+	mime_add_headers(msg, gm);
+	mime_walk(msg, g_mime_message_get_mime_part(gm), "", 0);
+	g_object_unref(gm);
+	return (0);
+}
+
+/* Free everything msg holds and empty it. */
+void
+mime_message_clear(struct mime_message *msg)
+{
+	size_t	 i;
+
+	for (i = 0; i < msg->nheaders; i++) {
+		free(msg->headers[i].name);
+		free(msg->headers[i].value);
+	}
+	free(msg->headers);
+	free(msg->text);
+	free(msg->html);
+	for (i = 0; i < msg->nattachments; i++) {
+		free(msg->attachments[i].part_id);
+		free(msg->attachments[i].filename);
+		free(msg->attachments[i].content_type);
+	}
+	free(msg->attachments);
+	memset(msg, 0, sizeof *msg);
+}

@@ -1,0 +1,264 @@
+/*
+ * server.c - the event loop, the listeners, signals and the stop sequence.
+ *
+ * Startup binds every listener before anything is printed, then prints one
+ * "listening:" line per listener on stdout and flushes it at once: tests
+ * and scripts read those lines to learn the ports (CONTRACT "Serving").
+ *
+ * SIGINT/SIGTERM stop accepting, tell idle sessions 421 and let sessions
+ * in the middle of a transaction finish for up to SERVER_DRAIN_SEC; then
+ * the loop ends and the store is closed cleanly.  SIGHUP reloads the
+ * rules (none exist yet, so it only logs).
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "mime.h"
+#include "server.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define SERVER_DRAIN_SEC	5	/* busy sessions get this long at stop */
+#define SERVER_DRAIN_POLL_MS	100
+
+static void	server_signal_cb(evutil_socket_t, short, void *);
+static void	server_drain_cb(evutil_socket_t, short, void *);
+
+/* A 64-bit seed for session ids: from the kernel, else time and pid. */
+static uint64_t
+server_seed(void)
+{
+	uint64_t	seed = 0;
+	int		fd;
+
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
+		if (read(fd, &seed, sizeof(seed)) != (ssize_t)sizeof(seed))
+			seed = 0;
+		close(fd);
+	}
+	if (seed == 0)
+		seed = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+	return (seed);
+}
+
+/*
+ * Create the server from cfg: the event base, the store and the policy.
+ * Nothing is bound yet.  Returns NULL with *cause on failure.
+ */
+struct server *
+server_new(const struct config *cfg, char **cause)
+{
+	struct server	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->cfg = cfg;
+	TAILQ_INIT(&s->conns);
+	s->sid_seed = server_seed();
+	if ((s->base = event_base_new()) == NULL) {
+		xasprintf(cause, "event_base_new failed");
+		free(s);
+		return (NULL);
+	}
+	if (cfg->hostname != NULL)
+		strlcpy(s->hostname, cfg->hostname, sizeof(s->hostname));
+	else if (gethostname(s->hostname, sizeof(s->hostname)) == -1 ||
+	    s->hostname[0] == '\0')
+		strlcpy(s->hostname, "localhost", sizeof(s->hostname));
+	s->hostname[sizeof(s->hostname) - 1] = '\0';
+
+	mime_init();
+	if ((s->store = store_open(cfg->db, 0, cause)) == NULL) {
+		event_base_free(s->base);
+		free(s);
+		return (NULL);
+	}
+
+	s->policy.hostname = s->hostname;
+	s->policy.max_size = cfg->max_size;
+	s->policy.max_recipients = (unsigned)cfg->max_recipients;
+	/* STARTTLS and AUTH arrive with their own issue; not offered yet. */
+	s->policy.starttls = 0;
+	s->policy.auth = 0;
+	s->policy.auth_required = 0;
+	return (s);
+}
+
+/* Bind every listener; print the listening: lines.  -1 with *cause. */
+int
+server_listen(struct server *s, char **cause)
+{
+	struct listener	*l;
+	size_t		 i, n;
+
+	n = s->cfg->nsmtp;
+	s->listeners = xcalloc(n > 0 ? n : 1, sizeof(*s->listeners));
+	for (i = 0; i < s->cfg->nsmtp; i++) {
+		if ((l = listener_new(s, s->cfg->smtp[i], 0, cause)) == NULL)
+			return (-1);
+		s->listeners[s->nlisteners++] = l;
+	}
+	for (i = 0; i < s->nlisteners; i++) {
+		printf("listening: %s %s\n", listener_kind(s->listeners[i]),
+		    listener_address(s->listeners[i]));
+		log_info("server listening kind=%s address=%s",
+		    listener_kind(s->listeners[i]),
+		    listener_address(s->listeners[i]));
+	}
+	fflush(stdout);
+	return (0);
+}
+
+/* Make a 16-hex-digit session id (unique within this process). */
+void
+server_session_id(struct server *s, char *out, size_t outsz)
+{
+	uint64_t	x;
+
+	/* splitmix64 of seed + counter: distinct, and not guessable order. */
+	x = s->sid_seed + (++s->sid_counter) * 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	snprintf(out, outsz, "%016llx", (unsigned long long)x);
+}
+
+/* A connection went away; during a stop, end the loop once all are gone. */
+void
+server_conn_closed(struct server *s, struct conn *c)
+{
+	if (s->stopping && s->nconns == 0)
+		event_base_loopexit(s->base, NULL);
+}
+
+/* Begin the stop sequence. */
+static void
+server_stop(struct server *s)
+{
+	struct timeval	tv = { 0, SERVER_DRAIN_POLL_MS * 1000 };
+	size_t		i;
+
+	if (s->stopping) {
+		/* A second signal: stop now. */
+		conn_shutdown_all(s, 1);
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	s->stopping = 1;
+	for (i = 0; i < s->nlisteners; i++)
+		listener_enable(s->listeners[i], 0);
+	conn_shutdown_all(s, 0);
+	if (s->nconns == 0) {
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	s->drain_started = time(NULL);
+	evtimer_add(s->drain_timer, &tv);
+}
+
+static void
+server_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*s = arg;
+	struct timeval	 tv = { 0, SERVER_DRAIN_POLL_MS * 1000 };
+
+	/* Sessions that finished their transaction meanwhile go now. */
+	conn_shutdown_all(s, 0);
+	if (s->nconns == 0) {
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	if (time(NULL) - s->drain_started >= SERVER_DRAIN_SEC) {
+		log_info("server stop: closing %u busy session(s)",
+		    conn_count_busy(s));
+		conn_shutdown_all(s, 1);
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	evtimer_add(s->drain_timer, &tv);
+}
+
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*s = arg;
+
+	switch (sig) {
+	case SIGINT:
+	case SIGTERM:
+		log_info("server stopping signal=%s",
+		    sig == SIGINT ? "INT" : "TERM");
+		server_stop(s);
+		break;
+	case SIGHUP:
+		log_info("server reload: no rules to reload (reject rules are"
+		    " not available yet)");
+		break;
+	default:
+		log_warnx("server unexpected signal %d", (int)sig);
+	}
+}
+
+/* Run the loop until a stop signal; returns 0 on a clean stop. */
+int
+server_run(struct server *s)
+{
+	signal(SIGPIPE, SIG_IGN);
+	s->sig_int = evsignal_new(s->base, SIGINT, server_signal_cb, s);
+	s->sig_term = evsignal_new(s->base, SIGTERM, server_signal_cb, s);
+	s->sig_hup = evsignal_new(s->base, SIGHUP, server_signal_cb, s);
+	s->drain_timer = evtimer_new(s->base, server_drain_cb, s);
+	if (s->sig_int == NULL || s->sig_term == NULL || s->sig_hup == NULL ||
+	    s->drain_timer == NULL)
+		fatalx("server_run: cannot create events");
+	if (evsignal_add(s->sig_int, NULL) == -1 ||
+	    evsignal_add(s->sig_term, NULL) == -1 ||
+	    evsignal_add(s->sig_hup, NULL) == -1)
+		fatalx("server_run: cannot add signal events");
+	if (event_base_dispatch(s->base) == -1) {
+		log_warnx("server event loop failed");
+		return (-1);
+	}
+	log_info("server stopped");
+	return (0);
+}
+
+/* Close everything: connections, listeners, store, loop. */
+void
+server_free(struct server *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return;
+	while (!TAILQ_EMPTY(&s->conns))
+		conn_free(TAILQ_FIRST(&s->conns));
+	for (i = 0; i < s->nlisteners; i++)
+		listener_free(s->listeners[i]);
+	free(s->listeners);
+	if (s->sig_int != NULL)
+		event_free(s->sig_int);
+	if (s->sig_term != NULL)
+		event_free(s->sig_term);
+	if (s->sig_hup != NULL)
+		event_free(s->sig_hup);
+	if (s->drain_timer != NULL)
+		event_free(s->drain_timer);
+	store_close(s->store);
+	event_base_free(s->base);
+	free(s);
+}
