@@ -160,36 +160,34 @@ cli_config_scan(struct config *cfg, int argc, char **argv, int pass,
 
 /*
  * Build the effective configuration of `serve` from argv (argv[0] is the
- * command name): conf_init() defaults, then the file named by --config,
- * then every other option in order, then the machine's host name if none
- * was given, then conf_check().  cfg need not be initialised; on success
- * the caller owns it and frees it with conf_clear(), on failure it is
- * already cleared.  Returns 0, or -1 with *cause (allocated, caller frees)
- * ready to print after "mailsink: ": "FILE:LINE:COL: problem" for the
- * file, "--NAME: problem" or "unknown option '--x'" for the command line.
- * --help is not handled here: callers look for it first.
+ * command name) into cfg, which the caller has conf_init()ed to the
+ * defaults: the file named by --config, then every other option in order,
+ * then the machine's host name if none was given, then conf_check().
+ * The caller conf_clear()s cfg afterwards, whatever the result.  Returns
+ * 0, or -1 with *cause (allocated, caller frees) ready to print after
+ * "mailsink: ": "FILE:LINE:COL: problem" for the file, "--NAME: problem"
+ * or "unknown option '--x'" for the command line.  --help is not handled
+ * here: callers look for it first (cli_is_help).
  */
 int
 cli_config_load(struct config *cfg, int argc, char **argv, char **cause)
 {
 	char	*text = NULL, host[CLI_CONFIG_HOST_MAX + 1];
 	size_t	 len;
+	int	 ret = -1;
 
 	*cause = NULL;
-	conf_init(cfg);
 	if (cli_config_scan(cfg, argc, argv, 0, cause) == -1)
-		goto fail;
+		goto out;
 	if (cfg->config_file != NULL) {
 		if (cli_config_read(cfg->config_file, &text, &len,
 		    cause) == -1)
-			goto fail;
+			goto out;
 		if (conf_parse(cfg, text, len, cfg->config_file, cause) == -1)
-			goto fail;
-		free(text);
-		text = NULL;
+			goto out;
 	}
 	if (cli_config_scan(cfg, argc, argv, 1, cause) == -1)
-		goto fail;
+		goto out;
 
 	/* The contract's default for --hostname is the machine's name. */
 	if (cfg->hostname == NULL) {
@@ -200,10 +198,9 @@ cli_config_load(struct config *cfg, int argc, char **argv, char **cause)
 		cfg->hostname = xstrdup(host);
 	}
 	if (conf_check(cfg, cause) == -1)
-		goto fail;
-	return (0);
-fail:
+		goto out;
+	ret = 0;
+out:
 	free(text);
-	conf_clear(cfg);
-	return (-1);
+	return (ret);
 }

@@ -80,12 +80,9 @@ cmd_check_config(int argc, char **argv)
 		}
 	}
 
-	if (cli_config_load(&cfg, argc, argv, &cause) == -1) {
-		fprintf(stderr, "mailsink: %s\n", cause);
-		free(cause);
-		return (CLI_EXIT_USAGE);
-	}
-	if (cmd_check_config_files(&cfg, &cause) == -1) {
+	conf_init(&cfg);
+	if (cli_config_load(&cfg, argc, argv, &cause) == -1 ||
+	    cmd_check_config_files(&cfg, &cause) == -1) {
 		fprintf(stderr, "mailsink: %s\n", cause);
 		free(cause);
 		conf_clear(&cfg);

@@ -83,8 +83,8 @@ cmd_list_width(const char *s)
 static void
 cmd_list_cell(const char *s, size_t w, int right, int last)
 {
-	size_t	 n, i;
-	const char *p;
+	const char	*p;
+	size_t		 n, i;
 
 	n = cmd_list_width(s);
 	if (n > w) {

@@ -26,19 +26,6 @@ cmd_serve_not_yet(const struct config *cfg)
 	if (cfg->http != NULL && strcmp(cfg->http, "off") != 0)
 		log_info("serve: http %s: the web UI and REST API are not"
 		    " available yet", cfg->http);
-	if (cfg->nsmtps > 0)
-		log_warnx("serve: smtps: implicit TLS is not available yet;"
-		    " %zu listener(s) not opened", cfg->nsmtps);
-	if (cfg->tls_cert != NULL || cfg->tls_key != NULL)
-		log_warnx("serve: tls-cert/tls-key: TLS is not available yet");
-	if (cfg->starttls != 1)
-		log_warnx("serve: starttls: STARTTLS is not available yet");
-	if (cfg->auth != NULL && strcmp(cfg->auth, "any") != 0)
-		log_warnx("serve: auth %s: SMTP AUTH is not available yet",
-		    cfg->auth);
-	if (cfg->auth_required)
-		log_warnx("serve: auth-required: SMTP AUTH is not available"
-		    " yet");
 	if (cfg->nrules > 0)
 		log_warnx("serve: rule: reject rules are not available yet;"
 		    " %zu rule(s) ignored", cfg->nrules);

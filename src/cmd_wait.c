@@ -213,8 +213,8 @@ timeout:
 		    timeout, last);
 	else
 		fprintf(stderr, "mailsink %s: timed out after %gs: %" PRIu64
-		    " of %" PRIu64 " message%s matched\n", cmd, timeout,
-		    matched, count, count == 1 ? "" : "s");
+		    " of %" PRIu64 " messages matched\n", cmd, timeout,
+		    matched, count);
 out:
 	free(last);
 	free(cause);

@@ -433,7 +433,10 @@ conf_apply(struct config *cfg, const struct conf_directive *d,
 		goto fail;
 	}
 	if (value != NULL) {
+		/* A rule's words may be tab-separated, as in the file. */
 		for (p = value; *p != '\0'; p++) {
+			if (*p == '\t' && d->type == CONF_T_RULE)
+				continue;
 			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 				conf_fail(&problem, "control character 0x%02x"
 				    " in value", (unsigned char)*p);

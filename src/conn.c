@@ -54,6 +54,7 @@
 #include "smtp_session.h"
 #include "spool.h"
 #include "store.h"
+#include "tls.h"
 #include "transcript.h"
 #include "xmalloc.h"
 
@@ -68,6 +69,8 @@ enum conn_mode {
 	CONN_MODE_DOT,		/* DATA body through the dot decoder */
 	CONN_MODE_BDAT,		/* counting off a BDAT chunk */
 	CONN_MODE_PAUSED,	/* a delay rule is running */
+	CONN_MODE_TLS_WAIT,	/* STARTTLS: waiting for the 220 to go out */
+	CONN_MODE_HANDSHAKE,	/* TLS handshake under way */
 	CONN_MODE_CLOSING,	/* flushing the last replies */
 	CONN_MODE_DEAD		/* to be freed when the callback returns */
 };
@@ -92,7 +95,9 @@ struct conn {
 	int64_t			 session_id;	/* store row, 0 if none yet */
 	char			 sid[17];	/* hex id for logs */
 	char			 addr[INET6_ADDRSTRLEN];
-	int			 tls;
+	int			 tls;		/* implicit TLS listener */
+	char			*tls_protocol;	/* after the handshake */
+	char			*tls_cipher;
 	char			*header_value;	/* last header_cb result */
 	uint64_t		 messages;	/* delivered in this session */
 	TAILQ_ENTRY(conn)	 entry;
@@ -106,6 +111,9 @@ static void	conn_pause_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
 static void	conn_act(struct conn *, enum smtp_action);
 static void	conn_txn_cb(void *, const struct smtp_txn_record *);
+static void	conn_run(struct conn *);
+static void	conn_start_tls(struct conn *);
+static void	conn_tls_done(struct conn *);
 static void	conn_echo_cb(void *, char, const char *, size_t);
 
 /* (Re)start the per-line deadline. */
@@ -169,9 +177,19 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 	else
 		strlcpy(c->addr, "unknown", sizeof(c->addr));
 
-	c->bev = bufferevent_socket_new(server->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
+	if (tls) {
+		c->bev = tls_accept_socket(server->tls, server->base, fd,
+		    &cause);
+		if (c->bev == NULL) {
+			log_warnx("%s conn tls: %s", c->sid, cause);
+			free(cause);
+			close(fd);
+			free(c);
+			return (NULL);
+		}
+		c->mode = CONN_MODE_HANDSHAKE;
+	} else if ((c->bev = bufferevent_socket_new(server->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		log_warnx("%s conn bufferevent_socket_new failed", c->sid);
 		close(fd);
 		free(c);
@@ -190,6 +208,8 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 
 	c->policy = server->policy;
+	if (c->policy.starttls != 0 && tls)
+		c->policy.starttls = 1;	/* already in TLS: never required */
 	c->policy.txn = conn_txn_cb;
 	c->policy.txn_arg = c;
 	c->framer = smtp_line_new();
@@ -206,7 +226,8 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 
 	TAILQ_INSERT_TAIL(&server->conns, c, entry);
 	server->nconns++;
-	log_info("%s smtp connected address=%s", c->sid, c->addr);
+	log_info("%s smtp connected address=%s%s", c->sid, c->addr,
+	    tls ? " tls=implicit" : "");
 
 	if (store_session_begin(server->store, c->addr, &c->session_id,
 	    &cause) == -1) {
@@ -218,7 +239,7 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 	c->in_callback = 1;
 	conn_arm(c);
 	conn_act(c, smtp_session_connect(c->session, &c->out));
-	if (c->mode == CONN_MODE_LINE &&
+	if ((c->mode == CONN_MODE_LINE || c->mode == CONN_MODE_HANDSHAKE) &&
 	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1)
 		log_warnx("%s conn bufferevent_enable failed", c->sid);
 	c->in_callback = 0;
@@ -244,6 +265,8 @@ conn_record_end(struct conn *c)
 	peer.client = c->addr;
 	peer.helo = smtp_session_helo(c->session);
 	peer.user = smtp_session_user(c->session);
+	peer.tls_protocol = c->tls_protocol;
+	peer.tls_cipher = c->tls_cipher;
 	quirks = smtp_session_quirks_text(smtp_session_quirks(c->session));
 	text = transcript_text(smtp_session_transcript(c->session), &len);
 	if (store_session_end(c->server->store, c->session_id, &peer,
@@ -280,6 +303,8 @@ conn_free(struct conn *c)
 	spool_free(c->spool);
 	buf_clear(&c->out);
 	free(c->header_value);
+	free(c->tls_protocol);
+	free(c->tls_cipher);
 	server_conn_closed(c->server, c);
 	free(c);
 }
@@ -358,6 +383,8 @@ conn_commit(struct conn *c)
 	peer.client = c->addr;
 	peer.helo = smtp_session_helo(c->session);
 	peer.user = smtp_session_user(c->session);
+	peer.tls_protocol = c->tls_protocol;
+	peer.tls_cipher = c->tls_cipher;
 	conn_session_row(c);
 	if (store_message_put(c->server->store, c->session_id, &peer, env,
 	    &hdrs, c->spool, &id, &cause) == -1) {
@@ -453,9 +480,13 @@ conn_act(struct conn *c, enum smtp_action act)
 				fatalx("conn_act: event_add failed");
 			return;
 		case SMTP_ACT_START_TLS:
-			/* STARTTLS arrives with its own issue. */
-			log_warnx("%s smtp starttls not available", c->sid);
-			conn_close_after_flush(c);
+			/*
+			 * Wait for the 220 to leave, then drop whatever was
+			 * pipelined after STARTTLS (conn_start_tls).
+			 */
+			conn_flush(c);
+			c->mode = CONN_MODE_TLS_WAIT;
+			bufferevent_disable(c->bev, EV_READ);
 			return;
 		case SMTP_ACT_DATA:
 			conn_flush(c);
@@ -590,6 +621,70 @@ conn_run(struct conn *c)
 		conn_free(c);
 }
 
+/*
+ * The 220 has gone out: discard everything the client sent after
+ * STARTTLS (RFC 3207 4.2; the CVE-2011-0411 injection), then put TLS over
+ * the connection.  The session restarts when the handshake completes.
+ */
+static void
+conn_start_tls(struct conn *c)
+{
+	struct bufferevent	*tbev;
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct timeval		 wtv;
+	char			*cause = NULL;
+	size_t			 dropped;
+
+	dropped = evbuffer_get_length(in) + smtp_line_pending(c->framer);
+	if (dropped > 0)
+		log_info("%s smtp starttls discarded=%zu octets pipelined after"
+		    " STARTTLS", c->sid, dropped);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	smtp_line_reset(c->framer);
+	if ((tbev = tls_wrap(c->server->tls, c->server->base, c->bev,
+	    &cause)) == NULL) {
+		log_warnx("%s smtp starttls: %s", c->sid, cause);
+		free(cause);
+		smtp_session_closed(c->session, "tls-failed");
+		c->mode = CONN_MODE_DEAD;
+		return;
+	}
+	c->bev = tbev;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
+	wtv.tv_sec = (time_t)c->server->cfg->timeout;
+	wtv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
+	c->mode = CONN_MODE_HANDSHAKE;
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1)
+		log_warnx("%s conn bufferevent_enable failed", c->sid);
+	conn_arm(c);
+}
+
+/* The TLS handshake is complete (STARTTLS or implicit). */
+static void
+conn_tls_done(struct conn *c)
+{
+	const char	*protocol, *cipher;
+
+	tls_session_info(c->bev, &protocol, &cipher);
+	free(c->tls_protocol);
+	free(c->tls_cipher);
+	c->tls_protocol = protocol != NULL ? xstrdup(protocol) : NULL;
+	c->tls_cipher = cipher != NULL ? xstrdup(cipher) : NULL;
+	log_info("%s smtp tls protocol=%s cipher=%s", c->sid,
+	    protocol != NULL ? protocol : "?", cipher != NULL ? cipher : "?");
+	if (c->tls)
+		smtp_session_tls_info(c->session, protocol, cipher);
+	else
+		smtp_session_tls_started(c->session, protocol, cipher);
+	if (c->mode == CONN_MODE_HANDSHAKE)
+		c->mode = CONN_MODE_LINE;
+	conn_arm(c);
+	conn_run(c);
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -606,6 +701,12 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_free(c);
 		return;
 	}
+	if (c->mode == CONN_MODE_TLS_WAIT) {
+		conn_start_tls(c);
+		if (c->mode == CONN_MODE_DEAD)
+			conn_free(c);
+		return;
+	}
 	if (c->out_paused) {
 		c->out_paused = 0;
 		if (c->mode != CONN_MODE_PAUSED)
@@ -618,7 +719,21 @@ static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
+	char		*why;
 
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_tls_done(c);
+		return;
+	}
+	if (c->mode == CONN_MODE_HANDSHAKE &&
+	    (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+		why = tls_error(bev);
+		log_info("%s smtp tls handshake failed: %s", c->sid, why);
+		free(why);
+		smtp_session_closed(c->session, "tls-failed");
+		conn_free(c);
+		return;
+	}
 	if (what & BEV_EVENT_EOF)
 		log_debug("%s conn eof", c->sid);
 	else if (what & BEV_EVENT_ERROR)
@@ -637,6 +752,12 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->mode == CONN_MODE_CLOSING || c->mode == CONN_MODE_PAUSED)
 		return;
 	log_info("%s smtp timeout", c->sid);
+	if (c->mode == CONN_MODE_TLS_WAIT || c->mode == CONN_MODE_HANDSHAKE) {
+		/* No reply can be sent in the middle of a handshake. */
+		smtp_session_closed(c->session, "timeout");
+		conn_free(c);
+		return;
+	}
 	smtp_session_timeout(c->session, &c->out);
 	conn_close_after_flush(c);
 	if (c->mode == CONN_MODE_DEAD)

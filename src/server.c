@@ -25,12 +25,14 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "authdb.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
 #include "mime.h"
 #include "server.h"
 #include "store.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define SERVER_DRAIN_SEC	5	/* busy sessions get this long at stop */
@@ -91,11 +93,49 @@ server_new(const struct config *cfg, char **cause)
 	s->policy.hostname = s->hostname;
 	s->policy.max_size = cfg->max_size;
 	s->policy.max_recipients = (unsigned)cfg->max_recipients;
-	/* STARTTLS and AUTH arrive with their own issue; not offered yet. */
-	s->policy.starttls = 0;
-	s->policy.auth = 0;
-	s->policy.auth_required = 0;
+
+	/* TLS: needed for STARTTLS and for --smtps listeners. */
+	s->policy.starttls = cfg->starttls;
+	if (cfg->starttls != SMTP_STARTTLS_OFF || cfg->nsmtps > 0) {
+		if ((s->tls = tls_new(cfg->tls_cert, cfg->tls_key,
+		    s->hostname, cause)) == NULL)
+			goto fail;
+		log_info("server tls certificate=%s sha256=%s",
+		    tls_self_signed(s->tls) ? "self-signed" : cfg->tls_cert,
+		    tls_fingerprint(s->tls));
+	}
+
+	/* AUTH: off, any credential, or a user:password file. */
+	if (cfg->auth == NULL || strcmp(cfg->auth, "off") == 0)
+		s->policy.auth = SMTP_AUTH_OFF;
+	else {
+		if (strcmp(cfg->auth, "any") == 0) {
+			s->authdb = authdb_any();
+			s->policy.auth = SMTP_AUTH_ANY;
+		} else {
+			if ((s->authdb = authdb_load(cfg->auth, cause)) ==
+			    NULL)
+				goto fail;
+			s->policy.auth = SMTP_AUTH_FILE;
+			log_info("server auth file=%s users=%zu", cfg->auth,
+			    authdb_count(s->authdb));
+		}
+		authdb_set_hostname(s->authdb, s->hostname);
+		s->policy.auth_check = authdb_check;
+		s->policy.auth_arg = s->authdb;
+		s->policy.challenge = authdb_challenge;
+		s->policy.challenge_arg = s->authdb;
+	}
+	if (cfg->auth_required && s->policy.auth == SMTP_AUTH_OFF) {
+		xasprintf(cause, "auth-required needs auth any or a file,"
+		    " not off");
+		goto fail;
+	}
+	s->policy.auth_required = cfg->auth_required;
 	return (s);
+fail:
+	server_free(s);
+	return (NULL);
 }
 
 /* Bind every listener; print the listening: lines.  -1 with *cause. */
@@ -105,10 +145,15 @@ server_listen(struct server *s, char **cause)
 	struct listener	*l;
 	size_t		 i, n;
 
-	n = s->cfg->nsmtp;
+	n = s->cfg->nsmtp + s->cfg->nsmtps;
 	s->listeners = xcalloc(n > 0 ? n : 1, sizeof(*s->listeners));
 	for (i = 0; i < s->cfg->nsmtp; i++) {
 		if ((l = listener_new(s, s->cfg->smtp[i], 0, cause)) == NULL)
+			return (-1);
+		s->listeners[s->nlisteners++] = l;
+	}
+	for (i = 0; i < s->cfg->nsmtps; i++) {
+		if ((l = listener_new(s, s->cfg->smtps[i], 1, cause)) == NULL)
 			return (-1);
 		s->listeners[s->nlisteners++] = l;
 	}
@@ -259,6 +304,8 @@ server_free(struct server *s)
 	if (s->drain_timer != NULL)
 		event_free(s->drain_timer);
 	store_close(s->store);
+	tls_free(s->tls);
+	authdb_free(s->authdb);
 	event_base_free(s->base);
 	free(s);
 }

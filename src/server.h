@@ -21,11 +21,15 @@ struct event;
 struct event_base;
 struct listener;
 struct store;
+struct tls;
+struct authdb;
 
 struct server {
 	struct event_base	*base;
 	const struct config	*cfg;		/* not owned */
 	struct store		*store;		/* owned */
+	struct tls		*tls;		/* owned, NULL if TLS is off */
+	struct authdb		*authdb;	/* owned, NULL if AUTH is off */
 	struct smtp_policy	 policy;	/* template copied per conn */
 	char			 hostname[256];
 	struct listener		**listeners;	/* owned */

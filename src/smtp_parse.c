@@ -88,12 +88,14 @@ smtp_parse_is_wsp(char c)
 	return (c == ' ' || c == '\t');
 }
 
+/* ASCII letter; isalpha() would follow the locale. */
 static int
 smtp_parse_is_alpha(unsigned char c)
 {
 	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
 }
 
+/* ASCII digit. */
 static int
 smtp_parse_is_digit(unsigned char c)
 {

@@ -25,6 +25,7 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "sasl.h"
 #include "smtp_bdat.h"
 #include "smtp_data.h"
 #include "smtp_line.h"
@@ -50,6 +51,7 @@ enum smtp_state {
 	SMTP_STATE_DATA,	/* reading the DATA body */
 	SMTP_STATE_BDAT,	/* reading a BDAT chunk */
 	SMTP_STATE_COMMIT,	/* waiting for the store */
+	SMTP_STATE_AUTH,	/* in a SASL exchange */
 	SMTP_STATE_CLOSED	/* no more input is taken */
 };
 
@@ -59,7 +61,8 @@ enum smtp_pending {
 	SMTP_PENDING_CONNECT,
 	SMTP_PENDING_LINE,
 	SMTP_PENDING_DATA_END,
-	SMTP_PENDING_BDAT_END
+	SMTP_PENDING_BDAT_END,
+	SMTP_PENDING_AUTH
 };
 
 struct smtp_session {
@@ -86,6 +89,8 @@ struct smtp_session {
 	int		 quirks;		/* SMTP_QUIRK_* seen */
 	const char	*outcome;		/* static string, or NULL */
 	struct transcript *transcript;		/* owned */
+	struct sasl	*sasl;			/* AUTH exchange, or NULL */
+	enum sasl_mech	 auth_mech;		/* mechanism of that exchange */
 
 	/* A command paused by a delay rule. */
 	enum smtp_pending pending;
@@ -139,6 +144,10 @@ static enum smtp_action	smtp_session_starttls(struct smtp_session *,
 			    const char *, struct buf *);
 static enum smtp_action	smtp_session_auth(struct smtp_session *,
 			    const char *, struct buf *);
+static enum smtp_action	smtp_session_auth_line(struct smtp_session *,
+			    const char *, size_t, int, struct buf *);
+static enum smtp_action	smtp_session_auth_finish(struct smtp_session *,
+			    struct buf *);
 
 static const struct smtp_cmd smtp_session_cmds[] = {
 	{ "EHLO", smtp_session_ehlo },
@@ -186,6 +195,7 @@ smtp_session_free(struct smtp_session *s)
 		return;
 	envelope_clear(&s->env);
 	transcript_free(s->transcript);
+	sasl_free(s->sasl);
 	free(s->peer_addr);
 	free(s->tls_protocol);
 	free(s->tls_cipher);
@@ -430,6 +440,8 @@ smtp_session_line(struct smtp_session *s, const char *line, size_t len,
 	case SMTP_STATE_MAIL:
 	case SMTP_STATE_RCPT:
 		break;
+	case SMTP_STATE_AUTH:
+		return (smtp_session_auth_line(s, line, len, flags, out));
 	case SMTP_STATE_CLOSED:
 		return (SMTP_ACT_CLOSE_NOW);
 	case SMTP_STATE_INIT:
@@ -501,6 +513,9 @@ smtp_session_resume(struct smtp_session *s, struct buf *out)
 	case SMTP_PENDING_BDAT_END:
 		end = s->pending_end;
 		return (smtp_session_bdat_end(s, &end, out));
+	case SMTP_PENDING_AUTH:
+		act = smtp_session_auth_finish(s, out);
+		break;
 	case SMTP_PENDING_NONE:
 	default:
 		fatalx("%s: nothing pending (%d)", __func__, (int)p);
@@ -923,12 +938,175 @@ smtp_session_starttls(struct smtp_session *s, const char *args,
 	return (SMTP_ACT_START_TLS);
 }
 
+/* Answer a SASL status other than CONTINUE/DONE and end the exchange. */
+static enum smtp_action
+smtp_session_auth_fail(struct smtp_session *s, enum sasl_status st,
+    struct buf *out)
+{
+	switch (st) {
+	case SASL_CANCELLED:
+		smtp_reply(out, 501, "5.0.0", "Authentication cancelled");
+		break;
+	case SASL_BAD_BASE64:
+		smtp_reply(out, 501, "5.5.2", "Invalid base64 data");
+		break;
+	case SASL_MALFORMED:
+		smtp_reply(out, 501, "5.5.2", "Malformed authentication"
+		    " data");
+		break;
+	case SASL_CONTINUE:
+	case SASL_DONE:
+	default:
+		fatalx("%s: status %d", __func__, (int)st);
+	}
+	sasl_free(s->sasl);
+	s->sasl = NULL;
+	s->state = SMTP_STATE_READY;
+	return (smtp_session_error(s, out));
+}
+
+/* Go on with a SASL status: a challenge, the end, or a failure. */
+static enum smtp_action
+smtp_session_auth_status(struct smtp_session *s, enum sasl_status st,
+    const char *chal, struct buf *out)
+{
+	switch (st) {
+	case SASL_CONTINUE:
+		/* RFC 4954 4: "334 " then the base64 challenge (maybe empty). */
+		buf_addf(out, "334 %s\r\n", chal);
+		s->state = SMTP_STATE_AUTH;
+		return (SMTP_ACT_CONTINUE);
+	case SASL_DONE:
+		s->cursor = 0;
+		s->pending = SMTP_PENDING_AUTH;
+		return (smtp_session_auth_finish(s, out));
+	default:
+		return (smtp_session_auth_fail(s, st, out));
+	}
+}
+
+/* The exchange is complete: auth rules, then the credential check. */
+static enum smtp_action
+smtp_session_auth_finish(struct smtp_session *s, struct buf *out)
+{
+	enum smtp_action	 act;
+	const char		*user = sasl_user(s->sasl);
+	int			 ok;
+
+	s->state = SMTP_STATE_AUTH;
+	if (smtp_session_check(s, SMTP_STAGE_AUTH, user, NULL, NULL, out,
+	    &act) == SMTP_CHECK_DONE) {
+		if (act == SMTP_ACT_PAUSE)
+			return (act);
+		sasl_free(s->sasl);
+		s->sasl = NULL;
+		if (s->state == SMTP_STATE_AUTH)
+			s->state = SMTP_STATE_READY;
+		return (act);
+	}
+	s->pending = SMTP_PENDING_NONE;
+	if (s->policy->auth_check == NULL)
+		ok = 1;
+	else
+		ok = s->policy->auth_check(s->policy->auth_arg,
+		    sasl_mech_name(s->auth_mech), user, sasl_secret(s->sasl),
+		    sasl_challenge(s->sasl));
+	s->state = SMTP_STATE_READY;
+	if (ok) {
+		free(s->user);
+		s->user = xstrdup(user);
+		smtp_reply(out, 235, "2.7.0", "Authentication successful");
+		act = SMTP_ACT_CONTINUE;
+	} else {
+		smtp_reply(out, 535, "5.7.8", "Authentication credentials"
+		    " invalid");
+		act = smtp_session_error(s, out);
+	}
+	sasl_free(s->sasl);
+	s->sasl = NULL;
+	return (act);
+}
+
 static enum smtp_action
 smtp_session_auth(struct smtp_session *s, const char *args, struct buf *out)
 {
-	/* SASL arrives with its own issue; until then AUTH is not offered. */
-	smtp_reply(out, 502, "5.5.1", "Error: AUTH not available");
-	return (smtp_session_error(s, out));
+	enum sasl_mech	 mech;
+	enum sasl_status st;
+	char		 word[32], chal[SASL_CHALLENGE_MAX * 2];
+	char		 challenge[SASL_CHALLENGE_MAX];
+	const char	*p, *initial;
+	size_t		 n;
+
+	if (s->policy->auth == SMTP_AUTH_OFF) {
+		smtp_reply(out, 502, "5.5.1", "Error: AUTH not available");
+		return (smtp_session_error(s, out));
+	}
+	if (s->state == SMTP_STATE_GREETED || !s->esmtp) {
+		smtp_reply(out, 503, "5.5.1", "Error: send EHLO first");
+		return (smtp_session_error(s, out));
+	}
+	if (s->user != NULL) {
+		smtp_reply(out, 503, "5.5.1", "Error: already authenticated");
+		return (smtp_session_error(s, out));
+	}
+	if (s->state != SMTP_STATE_READY) {
+		smtp_reply(out, 503, "5.5.1", "Error: AUTH not allowed during"
+		    " a mail transaction");
+		return (smtp_session_error(s, out));
+	}
+	p = smtp_session_skip(args);
+	n = strcspn(p, " \t");
+	if (n == 0 || n >= sizeof(word)) {
+		smtp_reply(out, 501, "5.5.4", "Syntax: AUTH mechanism"
+		    " [initial-response]");
+		return (smtp_session_error(s, out));
+	}
+	memcpy(word, p, n);
+	word[n] = '\0';
+	if (sasl_mech_parse(word, &mech) == -1) {
+		smtp_reply(out, 504, "5.5.4", "Unrecognized authentication"
+		    " type");
+		return (smtp_session_error(s, out));
+	}
+	initial = smtp_session_skip(p + n);
+	if (*initial == '\0')
+		initial = NULL;
+	challenge[0] = '\0';
+	if (mech == SASL_MECH_CRAM_MD5) {
+		if (s->policy->challenge != NULL)
+			s->policy->challenge(s->policy->challenge_arg,
+			    challenge, sizeof(challenge));
+		else
+			snprintf(challenge, sizeof(challenge), "<%u.0@%s>",
+			    (unsigned)s->errors, s->policy->hostname);
+	}
+	s->auth_mech = mech;
+	sasl_free(s->sasl);
+	s->sasl = sasl_new(mech, challenge);
+	st = sasl_start(s->sasl, initial, chal, sizeof(chal));
+	return (smtp_session_auth_status(s, st, chal, out));
+}
+
+/* A line inside a SASL exchange: never recorded or logged in clear. */
+static enum smtp_action
+smtp_session_auth_line(struct smtp_session *s, const char *line, size_t len,
+    int flags, struct buf *out)
+{
+	enum smtp_action act;
+	enum sasl_status st;
+	char		 chal[SASL_CHALLENGE_MAX * 2];
+	size_t		 start = out->len;
+
+	transcript_client(s->transcript, line, len, 1);
+	if (flags & (SMTP_LINE_TOO_LONG | SMTP_LINE_NUL | SMTP_LINE_BARE_CR))
+		st = SASL_MALFORMED;
+	else
+		st = sasl_step(s->sasl, line, chal, sizeof(chal));
+	act = smtp_session_auth_status(s, st, chal, out);
+	if (act != SMTP_ACT_PAUSE && s->pending == SMTP_PENDING_AUTH)
+		s->pending = SMTP_PENDING_NONE;
+	transcript_server(s->transcript, out->data + start, out->len - start);
+	return (act);
 }
 
 /*
@@ -1103,6 +1281,26 @@ smtp_session_tls_started(struct smtp_session *s, const char *protocol,
 	s->tls_cipher = cipher != NULL ? xstrdup(cipher) : NULL;
 	s->state = SMTP_STATE_GREETED;
 	snprintf(note, sizeof(note), "TLS started %s %s",
+	    protocol != NULL ? protocol : "?", cipher != NULL ? cipher : "?");
+	transcript_note(s->transcript, note);
+}
+
+/*
+ * Record the TLS parameters of an implicit-TLS session (--smtps), whose
+ * handshake completes before any command: nothing is reset.
+ */
+void
+smtp_session_tls_info(struct smtp_session *s, const char *protocol,
+    const char *cipher)
+{
+	char	note[160];
+
+	s->tls = 1;
+	free(s->tls_protocol);
+	free(s->tls_cipher);
+	s->tls_protocol = protocol != NULL ? xstrdup(protocol) : NULL;
+	s->tls_cipher = cipher != NULL ? xstrdup(cipher) : NULL;
+	snprintf(note, sizeof(note), "TLS %s %s",
 	    protocol != NULL ? protocol : "?", cipher != NULL ? cipher : "?");
 	transcript_note(s->transcript, note);
 }

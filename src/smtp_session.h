@@ -81,6 +81,9 @@ typedef void (*smtp_check_fn)(void *arg, enum smtp_stage stage,
 typedef int (*smtp_auth_fn)(void *arg, const char *mech, const char *user,
     const char *secret, const char *challenge);
 
+/* Make a fresh CRAM-MD5 challenge, "<random.time@host>", into buf. */
+typedef void (*smtp_challenge_fn)(void *arg, char *buf, size_t size);
+
 /* Where a transaction ended, for the rejected-attempts record. */
 enum smtp_txn_outcome {
 	SMTP_TXN_REJECTED = 0,	/* a reply of 4xx/5xx ended or refused it */
@@ -117,8 +120,11 @@ struct smtp_policy {
 	size_t		 transcript_max;/* bytes; 0: TRANSCRIPT_MAX_DEFAULT */
 	smtp_check_fn	 check;		/* rule hook, or NULL */
 	void		*check_arg;
-	smtp_auth_fn	 auth_check;	/* credential hook, or NULL */
+	smtp_auth_fn	 auth_check;	/* credential hook; NULL accepts
+					   every credential ("any") */
 	void		*auth_arg;
+	smtp_challenge_fn challenge;	/* CRAM-MD5 challenge, or NULL */
+	void		*challenge_arg;
 	smtp_txn_fn	 txn;		/* rejected-transaction hook, or NULL */
 	void		*txn_arg;
 };
@@ -165,6 +171,8 @@ enum smtp_action smtp_session_bdat_end(struct smtp_session *,
 void	smtp_session_committed(struct smtp_session *, int64_t, struct buf *);
 void	smtp_session_commit_failed(struct smtp_session *, struct buf *);
 void	smtp_session_tls_started(struct smtp_session *, const char *,
+	    const char *);
+void	smtp_session_tls_info(struct smtp_session *, const char *,
 	    const char *);
 void	smtp_session_timeout(struct smtp_session *, struct buf *);
 void	smtp_session_shutdown(struct smtp_session *, struct buf *);

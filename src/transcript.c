@@ -38,7 +38,7 @@ struct transcript {
 	int		 truncated;	/* marker written */
 	size_t		 dropped;	/* entries not kept */
 	transcript_echo_cb echo;	/* or NULL */
-	void		*echo_arg;
+	void		*echo_arg;	/* echo's first argument */
 };
 
 static size_t	transcript_utf8_len(const unsigned char *, size_t);
@@ -142,17 +142,25 @@ transcript_add(struct transcript *t, char dir, const char *prefix,
 		return;
 	}
 
+	/* Escaping never shrinks text, so this much is a lower bound. */
+	if (strlen(prefix) + len + 1 > t->max - t->text.len)
+		goto truncate;
 	buf_init(&entry, 0);
 	(void)buf_adds(&entry, prefix);
 	transcript_escape(&entry, text, len);
 	(void)buf_add(&entry, "\n", 1);
 	if (entry.len > t->max - t->text.len) {
-		(void)buf_adds(&t->text, TRANSCRIPT_MARKER);
-		t->truncated = 1;
-		t->dropped++;
-	} else
-		(void)buf_add(&t->text, entry.data, entry.len);
+		buf_clear(&entry);
+		goto truncate;
+	}
+	(void)buf_add(&t->text, entry.data, entry.len);
 	buf_clear(&entry);
+	return;
+
+truncate:
+	(void)buf_adds(&t->text, TRANSCRIPT_MARKER);
+	t->truncated = 1;
+	t->dropped++;
 }
 
 /*

@@ -13,7 +13,8 @@ _mailsink()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 
-	local commands="serve list show wait delete sessions export check-config"
+	local commands="serve list show wait delete sessions export
+	    check-config"
 	local serve_opts="--config --smtp --smtps --http --db --hostname
 	    --max-size --max-recipients --max-connections --timeout --tls-cert
 	    --tls-key --starttls --auth --auth-required --rule --rule-seed

@@ -57,11 +57,13 @@ def srcdir():
         os.path.abspath(__file__)), '..', '..'))
 
 
-def run_mailsink(*args, input=None, timeout=CLI_TIMEOUT, env=None):
-    """Run `mailsink ARGS` and return the CompletedProcess (bytes)."""
+def run_mailsink(*args, input=None, timeout=CLI_TIMEOUT, env=None, cwd=None):
+    """Run `mailsink ARGS` and return the CompletedProcess (bytes).  Give
+    cwd when a bug could make it create mailsink.db in the directory."""
     return subprocess.run([mailsink_bin()] + [str(a) for a in args],
                           input=input, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout, env=env)
+                          stderr=subprocess.PIPE, timeout=timeout, env=env,
+                          cwd=cwd)
 
 
 def text(b):
@@ -361,7 +363,16 @@ class Server:
         ss = poll(done, timeout=timeout, step=0.05,
                   what='%s session(s) recorded as ended'
                   % ('all' if n is None else n))
-        return [s for s in ss if s is not None]
+        return [x for x in ss if x is not None]
+
+    def wait_ended_sessions(self, n, timeout=5.0):
+        """Poll `sessions --json` until at least n sessions have an
+        outcome; return those."""
+        def done():
+            ended = [x for x in self.sessions() if session_ended(x)]
+            return ended if len(ended) >= n else None
+        return poll(done, timeout=timeout, step=0.05,
+                    what='%d session(s) recorded as ended' % n)
 
     def connect(self, **kw):
         return Client(self.port, **kw)
@@ -426,6 +437,43 @@ class Closed(AssertionError):
     """The server closed the connection before a complete reply."""
 
 
+def send_all(sock, data, deadline):
+    """sendall() that survives another thread changing the socket's
+    timeout (reads set it per call): send() in a loop until deadline."""
+    view = memoryview(data)
+    while view:
+        if time.monotonic() >= deadline:
+            raise AssertionError('could not send %d bytes before the '
+                                 'deadline' % len(view))
+        try:
+            n = sock.send(view[:1 << 20])
+        except socket.timeout:
+            continue
+        view = view[n:]
+
+
+class Sender(threading.Thread):
+    """A thread sending one payload; .error holds the OSError if any."""
+
+    def __init__(self, sock, data, timeout):
+        super().__init__(daemon=True)
+        self.sock, self.data = sock, data
+        self.deadline = time.monotonic() + timeout
+        self.error = None
+        self.start()
+
+    def run(self):
+        try:
+            send_all(self.sock, self.data, self.deadline)
+        except (OSError, AssertionError) as e:
+            self.error = e
+
+    def join(self, timeout=None):
+        super().join(timeout if timeout is not None
+                     else max(0.0, self.deadline - time.monotonic()) + 1)
+        return self.error
+
+
 class Client:
     """A raw SMTP client: bytes out, replies in, each read with a
     deadline.  It keeps a transcript for failure reports."""
@@ -450,6 +498,15 @@ class Client:
             data = data.encode('utf-8')
         self._log('C', data)
         self.sock.sendall(data)
+
+    def send_background(self, data, timeout=60.0):
+        """Send data from a thread while the caller reads replies (a big
+        pipelined write must not deadlock against unread replies).
+        Returns a Sender; call .join() to wait and see .error."""
+        if isinstance(data, str):
+            data = data.encode('utf-8')
+        self._log('C', data)
+        return Sender(self.sock, data, timeout)
 
     def line(self, s):
         """Send s plus CRLF without reading."""

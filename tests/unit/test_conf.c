@@ -198,6 +198,9 @@ static const struct set_case set_cases[] = {
 	{ "rule", "  connect 10.0.0.0/8 disconnect  ",
 	    "rule connect 10.0.0.0/8 disconnect", 1 },
 	{ "rule", "data", "rule data", 1 },
+	{ "rule", "data\t*\taccept", "rule data\t*\taccept", 1 },
+	{ "rule", "data * reply 554 \"a\nb\"", "rule: control character"
+	    " 0x0a in value", 0 },
 	{ "rule", "", "rule: empty rule", 0 },
 	{ "rule", "   ", "rule: empty rule", 0 },
 	{ "rule", "rcptx * disconnect", "rule: unknown stage 'rcptx'"
@@ -334,6 +337,8 @@ static const struct parse_case parse_good[] = {
 	    { "rule rcpt * reply 451 4.7.1 \"Grey # no\" times 1" } },
 	{ "rule escaped quote", "rule data * reply 554 \"a \\\" # b\"\n", 0,
 	    { "rule data * reply 554 \"a \\\" # b\"" } },
+	{ "rule with tabs", "rule\trcpt\t*\tdisconnect\t\n", 0,
+	    { "rule rcpt\t*\tdisconnect" } },
 	{ "byte order mark", "\xef\xbb\xbf" "db x.db\n", 0, { "db x.db" } },
 	{ "utf-8 value", "db \xc3\xa9t\xc3\xa9.db\n", 0,
 	    { "db \xc3\xa9t\xc3\xa9.db" } },

@@ -428,6 +428,28 @@ test_cap_huge(void **state)
 }
 
 static void
+test_cap_one_huge_line(void **state)
+{
+	struct transcript	*t;
+	char			*line;
+	size_t			 n = 4 * 1024 * 1024;
+
+	(void)state;
+	line = malloc(n);
+	assert_non_null(line);
+	memset(line, 'b', n);
+	t = transcript_new(0);
+	transcript_client(t, "EHLO x", 6, 0);
+	transcript_client(t, line, n, 0);
+	transcript_client(t, "QUIT", 4, 0);
+	test_expect("a line larger than the whole cap", t,
+	    "C: EHLO x\n" MARKER);
+	assert_int_equal(transcript_dropped(t), 2);
+	transcript_free(t);
+	free(line);
+}
+
+static void
 test_text_nullable_len(void **state)
 {
 	struct transcript	*t;
@@ -551,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_cap_escaping_counts),
 		cmocka_unit_test(test_cap_multiline_reply),
 		cmocka_unit_test(test_cap_huge),
+		cmocka_unit_test(test_cap_one_huge_line),
 		cmocka_unit_test(test_text_nullable_len),
 		cmocka_unit_test(test_echo),
 	};

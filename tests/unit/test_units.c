@@ -184,8 +184,8 @@ test_uint(void **state)
 		r = units_parse_uint(tc[i].in, tc[i].max, &got);
 		if (r != tc[i].want || (r == 0 && got != tc[i].value) ||
 		    (r == -1 && got != SENTINEL)) {
-			print_error("units_parse_uint(\"%s\", %llu): got %d/%llu "
-			    "want %d/%llu\n", tc[i].in,
+			print_error("units_parse_uint(\"%s\", %llu): "
+			    "got %d/%llu want %d/%llu\n", tc[i].in,
 			    (unsigned long long)tc[i].max, r,
 			    (unsigned long long)got, tc[i].want,
 			    (unsigned long long)tc[i].value);
