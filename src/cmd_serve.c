@@ -26,12 +26,6 @@ cmd_serve_not_yet(const struct config *cfg)
 	if (cfg->http != NULL && strcmp(cfg->http, "off") != 0)
 		log_info("serve: http %s: the web UI and REST API are not"
 		    " available yet", cfg->http);
-	if (cfg->nrules > 0)
-		log_warnx("serve: rule: reject rules are not available yet;"
-		    " %zu rule(s) ignored", cfg->nrules);
-	if (cfg->has_rule_seed)
-		log_warnx("serve: rule-seed: reject rules are not available"
-		    " yet");
 	if (cfg->user != NULL)
 		log_warnx("serve: user %s: dropping privileges is not"
 		    " available yet", cfg->user);
@@ -50,6 +44,8 @@ cmd_serve(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (cli_is_help(argv[i])) {
+			printf("usage: mailsink [serve] [OPTIONS]\n\n"
+			    "Run the SMTP sink in the foreground.\n\n");
 			fputs(conf_help(), stdout);
 			return (CLI_EXIT_OK);
 		}
@@ -64,7 +60,7 @@ cmd_serve(int argc, char **argv)
 	log_init(cfg.log_level, cfg.transcript);
 	cmd_serve_not_yet(&cfg);
 
-	if ((server = server_new(&cfg, &cause)) == NULL) {
+	if ((server = server_new(&cfg, argc, argv, &cause)) == NULL) {
 		log_error("serve: %s", cause);
 		fprintf(stderr, "mailsink: %s\n", cause);
 		free(cause);

@@ -209,7 +209,7 @@ cmd_show_transcript(const char *cmd, struct store *st,
 		    " session\n", cmd, msg->id);
 		return (CLI_EXIT_NOTFOUND);
 	}
-	r = store_sess_transcript(st, msg->session_id, &text, &cause);
+	r = store_sess_transcript(st, msg->id, &text, &cause);
 	if (r == -1) {
 		fprintf(stderr, "mailsink %s: %s\n", cmd, cause);
 		free(cause);

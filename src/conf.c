@@ -32,6 +32,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "rules_parse.h"
 #include "units.h"
 #include "xmalloc.h"
 
@@ -418,6 +419,8 @@ conf_apply(struct config *cfg, const struct conf_directive *d,
     const char *value, const struct conf_where *where, char **cause)
 {
 	char		 *base = (char *)cfg, *w = NULL, *problem = NULL;
+	char		 *rcause = NULL;
+	struct rule	  rule;
 	char		***list, *word;
 	size_t		 *count, i, idx, n;
 	uint64_t	  u;
@@ -607,6 +610,13 @@ conf_apply(struct config *cfg, const struct conf_directive *d,
 			    " connect, helo, auth, mail, rcpt or data)", w);
 			goto fail;
 		}
+		if (rules_parse_line(value, &rule, &rcause) == -1) {
+			/* "col N: ..." is fixed up to the line's column. */
+			conf_fail(&problem, "%s", rcause);
+			free(rcause);
+			goto fail;
+		}
+		rules_parse_clear(&rule);
 		conf_add_rule(cfg, value, where);
 		break;
 	case CONF_T_CONFIG:
@@ -832,6 +842,30 @@ conf_lex_rest(struct conf_lex *lex, char **text, size_t *col, char **cause)
 }
 
 /*
+ * A rule error reads "rule: col N: problem", N counted in the rule text.
+ * Turn it into the line's column (the rule starts at vcol) so the message
+ * is "FILE:LINE:COL: rule: problem" like every other.
+ */
+static void
+conf_rule_column(char **cause, size_t vcol, size_t *col)
+{
+	const char	*p;
+	char		*end, *fixed;
+	unsigned long	 n;
+
+	if (strncmp(*cause, "rule: col ", 10) != 0)
+		return;
+	p = *cause + 10;
+	n = strtoul(p, &end, 10);
+	if (end == p || strncmp(end, ": ", 2) != 0 || n == 0)
+		return;
+	*col = vcol + (size_t)n - 1;
+	xasprintf(&fixed, "rule: %s", end + 2);
+	free(*cause);
+	*cause = fixed;
+}
+
+/*
  * Parse and apply one line.  Returns 0, or -1 with *cause (without the
  * location) and *col set.
  */
@@ -903,6 +937,8 @@ conf_parse_line(struct config *cfg, struct conf_lex *lex,
 	if (value != NULL)
 		*col = vcol;
 	ret = conf_apply(cfg, d, value, where, cause);
+	if (ret == -1 && d->type == CONF_T_RULE && cause != NULL)
+		conf_rule_column(cause, vcol, col);
 out:
 	free(name);
 	free(value);

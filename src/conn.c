@@ -100,6 +100,8 @@ struct conn {
 	char			*tls_cipher;
 	char			*header_value;	/* last header_cb result */
 	uint64_t		 messages;	/* delivered in this session */
+	size_t			 tmark;		/* transcript offset where the
+						   current transaction began */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -363,9 +365,9 @@ conn_commit(struct conn *c)
 	const struct envelope	*env = smtp_session_envelope(c->session);
 	struct mime_headers	 hdrs;
 	struct store_peer	 peer;
-	const char		*mem;
+	const char		*mem, *text;
 	char			*head = NULL, *cause = NULL;
-	size_t			 len = 0;
+	size_t			 len = 0, tlen;
 	ssize_t			 n;
 	int64_t			 id;
 
@@ -386,8 +388,11 @@ conn_commit(struct conn *c)
 	peer.tls_protocol = c->tls_protocol;
 	peer.tls_cipher = c->tls_cipher;
 	conn_session_row(c);
+	/* The dialogue that led to this message is stored with it. */
+	text = transcript_text(smtp_session_transcript(c->session), &tlen);
 	if (store_message_put(c->server->store, c->session_id, &peer, env,
-	    &hdrs, c->spool, &id, &cause) == -1) {
+	    &hdrs, c->spool, c->tmark <= tlen ? text + c->tmark : NULL, &id,
+	    &cause) == -1) {
 		log_warnx("%s smtp commit failed: %s", c->sid, cause);
 		free(cause);
 		smtp_session_commit_failed(c->session, &c->out);
@@ -406,6 +411,7 @@ conn_commit(struct conn *c)
 	}
 	mime_headers_clear(&hdrs);
 	spool_reset(c->spool, c->server->cfg->max_size);
+	transcript_text(smtp_session_transcript(c->session), &c->tmark);
 }
 
 /* Start reading a body the way the session asks. */

@@ -29,8 +29,8 @@
 
 struct magic_reply {
 	int		 code;
-	const char	*enh;		/* RFC 3463 enhanced status code */
-	const char	*text;		/* what a real server would say */
+	const char	*enh;	/* RFC 3463 enhanced status code */
+	const char	*text;	/* what a real server would say */
 };
 
 /* RCPT: the recipient's mailbox is what the reply is about. */

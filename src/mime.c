@@ -15,6 +15,15 @@
  * part, not on the message, so "all the headers in order" means merging
  * the two lists by their offsets in the input.
  *
+ * Two GMime 3.2.13 (Debian 12) weaknesses are worked around before the
+ * bytes reach its parser; both only change how GMime is fed, never what a
+ * value means.  Its RFC 2047 decoder joins adjacent B encoded-words with
+ * the same charset into one base64 stream and stops at the first "="
+ * padding, so "=?UTF-8?B?SGVsbG8=?= =?UTF-8?B?IHdvcmxk?=" (as Python and
+ * Thunderbird write long subjects) decodes to "Hello" (GMime issue 133,
+ * fixed in 3.2.14).  And its parser returns no message at all when the
+ * input ends inside a header name, as a head cut at 64 KiB can.
+ *
  * This file must never fail in a way that loses a message: a message GMime
  * cannot make sense of yields empty results, not an error.
  */
@@ -26,9 +35,16 @@
 #include "xmalloc.h"
 
 #define MIME_DEPTH_MAX	32	/* multipart nesting walked for parts */
+#define MIME_CHARSET_MAX 64	/* longest charset name in an encoded-word */
 
 static int	mime_ready;	/* g_mime_init() done */
+static int	mime_fix_b;	/* GMime has the padded-B-word bug */
 
+static size_t	 mime_header_end(const char *, size_t);
+static size_t	 mime_b_word(const char *, size_t, size_t *, size_t *,
+		    size_t *);
+static char	*mime_fix_words(const char *, size_t, size_t *);
+static GMimeMessage *mime_parse_bytes(const char *, size_t);
 static GMimeMessage *mime_parse(const char *, size_t);
 static char	*mime_utf8(const char *, gssize);
 static char	*mime_trimmed(const char *);
@@ -53,26 +69,162 @@ mime_init(void)
 	if (mime_ready)
 		return;
 	g_mime_init();
+	mime_fix_b = !g_mime_check_version(3, 2, 14);
 	mime_ready = 1;
+}
+
+/* Length of the header section: up to and including its blank line. */
+static size_t
+mime_header_end(const char *data, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (data[i + 1] == '\n')
+			return (i + 2);
+		if (data[i + 1] == '\r' && i + 2 < len && data[i + 2] == '\n')
+			return (i + 3);
+	}
+	return (len);
+}
+
+/*
+ * If a B encoded-word with "=" in its text starts at data[off], return
+ * its length, with the charset at *cs (length *cslen) and the text at
+ * *text (its length is what remains before the final "?=").  Otherwise 0.
+ */
+static size_t
+mime_b_word(const char *data, size_t len, size_t *cs, size_t *cslen,
+    size_t *text)
+{
+	size_t	 i = 2, pad = 0;
+
+	if (len < 8 || data[0] != '=' || data[1] != '?')
+		return (0);
+	*cs = i;
+	while (i < len && data[i] != '?' && data[i] > ' ' &&
+	    (unsigned char)data[i] < 0x7f && i - *cs < MIME_CHARSET_MAX)
+		i++;
+	*cslen = i - *cs;
+	if (*cslen == 0 || i + 2 >= len || data[i] != '?' ||
+	    (data[i + 1] != 'B' && data[i + 1] != 'b') || data[i + 2] != '?')
+		return (0);
+	i += 3;
+	*text = i;
+	for (; i < len && data[i] != '?'; i++) {
+		if (data[i] == '=')
+			pad = 1;
+		else if (!g_ascii_isalnum(data[i]) && data[i] != '+' &&
+		    data[i] != '/')
+			return (0);
+	}
+	if (!pad || i + 1 >= len || data[i + 1] != '=')
+		return (0);
+	return (i + 2);
+}
+
+/*
+ * Work around GMime issue 133 (see the top of this file): in the header
+ * section, rewrite each B encoded-word with "=" padding as the same
+ * octets in a Q encoded-word ("=XX" for every octet), which GMime never
+ * joins with a neighbouring B word.  GMime's own base64 decoder, on that
+ * one word alone, gives the octets.  Returns a new buffer (length in
+ * *outlen; g_free() it), or NULL when nothing needed rewriting.
+ */
+static char *
+mime_fix_words(const char *data, size_t len, size_t *outlen)
+{
+	GString		*out = NULL;
+	unsigned char	*octets;
+	size_t		 end, i, done = 0, n, cs, cslen, text, textlen;
+	size_t		 nout, k;
+	guint32		 save;
+	int		 state;
+
+	if (!mime_fix_b)
+		return (NULL);
+	end = mime_header_end(data, len);
+	for (i = 0; i < end; i++) {
+		if (data[i] != '=' ||
+		    (n = mime_b_word(data + i, end - i, &cs, &cslen,
+		    &text)) == 0)
+			continue;
+		if (out == NULL)
+			out = g_string_sized_new(len + 64);
+		g_string_append_len(out, data + done, (gssize)(i - done));
+		textlen = n - 2 - text;
+		octets = g_malloc(textlen + 3);
+		state = 0;
+		save = 0;
+		nout = g_mime_encoding_base64_decode_step(
+		    (const unsigned char *)data + i + text, textlen, octets,
+		    &state, &save);
+		g_string_append(out, "=?");
+		g_string_append_len(out, data + i + cs, (gssize)cslen);
+		g_string_append(out, "?Q?");
+		for (k = 0; k < nout; k++)
+			g_string_append_printf(out, "=%02X", octets[k]);
+		g_string_append(out, "?=");
+		g_free(octets);
+		i += n - 1;
+		done = i + 1;
+	}
+	if (out == NULL)
+		return (NULL);
+	g_string_append_len(out, data + done, (gssize)(len - done));
+	*outlen = out->len;
+	return (g_string_free(out, FALSE));
 }
 
 /* Parse len bytes as a message; NULL when GMime finds no header section. */
 static GMimeMessage *
-mime_parse(const char *data, size_t len)
+mime_parse_bytes(const char *data, size_t len)
 {
 	GMimeStream	*stream;
 	GMimeParser	*parser;
 	GMimeMessage	*msg;
 
-	mime_init();
-	if (len == 0)
-		return (NULL);
 	/* The stream copies the bytes, so data need not outlive it. */
 	stream = g_mime_stream_mem_new_with_buffer(data, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	msg = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
 	g_object_unref(stream);
+	return (msg);
+}
+
+/*
+ * Parse len bytes as a message, working around GMime's weaknesses (see
+ * the top of this file); NULL when there is no header section at all.
+ */
+static GMimeMessage *
+mime_parse(const char *data, size_t len)
+{
+	GMimeMessage	*msg;
+	char		*fixed;
+	size_t		 flen, end;
+
+	mime_init();
+	if (len == 0)
+		return (NULL);
+	if ((fixed = mime_fix_words(data, len, &flen)) != NULL) {
+		data = fixed;
+		len = flen;
+	}
+	msg = mime_parse_bytes(data, len);
+	if (msg == NULL) {
+		/* Once more without the last line, which may be cut short. */
+		end = len;
+		if (data[end - 1] == '\n')
+			end--;
+		while (end > 0 && data[end - 1] != '\n')
+			end--;
+		if (end > 0)
+			msg = mime_parse_bytes(data, end);
+	}
+	g_free(fixed);
 	return (msg);
 }
 
@@ -351,6 +503,7 @@ mime_walk(struct mime_message *msg, GMimeObject *obj, const char *path,
     int depth)
 {
 	GMimeContentType	*ct;
+	GMimeFormatOptions	*opts;
 	GMimeStream		*null;
 	GMimePart		*part;
 	const char		*filename;
@@ -379,10 +532,19 @@ mime_walk(struct mime_message *msg, GMimeObject *obj, const char *path,
 		path = "1";
 
 	if (GMIME_IS_MESSAGE_PART(obj)) {
-		/* An attached message is one attachment, not more parts. */
+		/*
+		 * An attached message is one attachment, not more parts.
+		 * GMime writes it out again rather than keep its octets;
+		 * with CRLF line ends, as SMTP carries it, the size is the
+		 * one it had in the input.
+		 */
+		opts = g_mime_format_options_new();
+		g_mime_format_options_set_newline_format(opts,
+		    GMIME_NEWLINE_FORMAT_DOS);
 		null = g_mime_stream_null_new();
-		n = g_mime_object_write_content_to_stream(obj, NULL, null);
+		n = g_mime_object_write_content_to_stream(obj, opts, null);
 		g_object_unref(null);
+		g_mime_format_options_free(opts);
 		filename = g_mime_object_get_content_disposition_parameter(obj,
 		    "filename");
 		mime_add_attachment(msg, path, filename, ct,

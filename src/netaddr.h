@@ -19,9 +19,9 @@
 
 /* An address, or a network when prefix is shorter than the address. */
 struct netaddr {
-	int		family;		/* NETADDR_V4 or NETADDR_V6 */
-	uint8_t		bytes[16];	/* network byte order; host bits 0 */
-	unsigned	prefix;		/* 0..32 or 0..128 */
+	int		family;	/* NETADDR_V4 or NETADDR_V6 */
+	uint8_t		bytes[16]; /* network order; 0 past prefix */
+	unsigned	prefix;	/* 0..32 or 0..128 */
 };
 
 int	netaddr_parse(const char *, struct netaddr *, const char **);

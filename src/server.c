@@ -8,7 +8,7 @@
  * SIGINT/SIGTERM stop accepting, tell idle sessions 421 and let sessions
  * in the middle of a transaction finish for up to SERVER_DRAIN_SEC; then
  * the loop ends and the store is closed cleanly.  SIGHUP reloads the
- * rules (none exist yet, so it only logs).
+ * rules from the config file and the command line.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -30,6 +30,8 @@
 #include "listener.h"
 #include "log.h"
 #include "mime.h"
+#include "rules.h"
+#include "cli.h"
 #include "server.h"
 #include "store.h"
 #include "tls.h"
@@ -40,6 +42,11 @@
 
 static void	server_signal_cb(evutil_socket_t, short, void *);
 static void	server_drain_cb(evutil_socket_t, short, void *);
+static void	server_signals(struct server *);
+static void	server_check_cb(void *, enum smtp_stage, const char *,
+		    smtp_header_fn, void *, int *, struct smtp_verdict *);
+static struct rules *server_rules_build(struct server *,
+		    const struct config *, char **);
 
 /* A 64-bit seed for session ids: from the kernel, else time and pid. */
 static uint64_t
@@ -58,17 +65,91 @@ server_seed(void)
 	return (seed);
 }
 
+/* Compile cfg's rules; NULL with *cause "FILE:LINE: problem". */
+static struct rules *
+server_rules_build(struct server *s, const struct config *cfg, char **cause)
+{
+	struct rules	*rs;
+	char		*origin, *why = NULL;
+	size_t		 i;
+
+	rs = rules_new(s->rule_seed);
+	rules_set_magic(rs, cfg->magic_addresses);
+	for (i = 0; i < cfg->nrules; i++) {
+		if (cfg->rules[i].line > 0)
+			xasprintf(&origin, "%s:%u", cfg->rules[i].file,
+			    cfg->rules[i].line);
+		else
+			origin = xstrdup(cfg->rules[i].file != NULL ?
+			    cfg->rules[i].file : "command line");
+		if (rules_add(rs, cfg->rules[i].text, origin, &why) == -1) {
+			xasprintf(cause, "%s: rule: %s", origin, why);
+			free(why);
+			free(origin);
+			rules_free(rs);
+			return (NULL);
+		}
+		free(origin);
+	}
+	return (rs);
+}
+
+/*
+ * The rule hook of every session.  It goes through the server so that a
+ * SIGHUP reload (which replaces s->rules) reaches open sessions too.
+ */
+static void
+server_check_cb(void *arg, enum smtp_stage stage, const char *value,
+    smtp_header_fn header, void *harg, int *cursor, struct smtp_verdict *out)
+{
+	struct server	*s = arg;
+
+	rules_check(s->rules, stage, value, header, harg, cursor, out);
+}
+
+/*
+ * SIGHUP: read the config file and the command line again and swap in
+ * the new rules.  A bad file keeps the old rules; counters of rules that
+ * did not change carry over (rules_reload).
+ */
+static void
+server_reload(struct server *s)
+{
+	struct config	 cfg;
+	struct rules	*rs;
+	char		*cause = NULL;
+	int		 kept;
+
+	conf_init(&cfg);
+	if (cli_config_load(&cfg, s->argc, s->argv, &cause) == -1 ||
+	    (rs = server_rules_build(s, &cfg, &cause)) == NULL) {
+		log_warnx("server reload failed, keeping the old rules: %s",
+		    cause);
+		free(cause);
+		conf_clear(&cfg);
+		return;
+	}
+	kept = rules_reload(rs, s->rules);
+	rules_free(s->rules);
+	s->rules = rs;
+	log_info("server reload rules=%zu unchanged=%d magic-addresses=%s",
+	    rules_count(rs), kept, cfg.magic_addresses ? "on" : "off");
+	conf_clear(&cfg);
+}
+
 /*
  * Create the server from cfg: the event base, the store and the policy.
  * Nothing is bound yet.  Returns NULL with *cause on failure.
  */
 struct server *
-server_new(const struct config *cfg, char **cause)
+server_new(const struct config *cfg, int argc, char **argv, char **cause)
 {
 	struct server	*s;
 
 	s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
+	s->argc = argc;
+	s->argv = argv;
 	TAILQ_INIT(&s->conns);
 	s->sid_seed = server_seed();
 	if ((s->base = event_base_new()) == NULL) {
@@ -132,6 +213,16 @@ server_new(const struct config *cfg, char **cause)
 		goto fail;
 	}
 	s->policy.auth_required = cfg->auth_required;
+
+	/* Reject rules and magic addresses, reached through the server. */
+	s->rule_seed = cfg->has_rule_seed ? cfg->rule_seed : server_seed();
+	if ((s->rules = server_rules_build(s, cfg, cause)) == NULL)
+		goto fail;
+	log_info("server rules count=%zu seed=%llu magic-addresses=%s",
+	    rules_count(s->rules), (unsigned long long)s->rule_seed,
+	    cfg->magic_addresses ? "on" : "off");
+	s->policy.check = server_check_cb;
+	s->policy.check_arg = s;
 	return (s);
 fail:
 	server_free(s);
@@ -145,6 +236,7 @@ server_listen(struct server *s, char **cause)
 	struct listener	*l;
 	size_t		 i, n;
 
+	server_signals(s);
 	n = s->cfg->nsmtp + s->cfg->nsmtps;
 	s->listeners = xcalloc(n > 0 ? n : 1, sizeof(*s->listeners));
 	for (i = 0; i < s->cfg->nsmtp; i++) {
@@ -250,17 +342,20 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		server_stop(s);
 		break;
 	case SIGHUP:
-		log_info("server reload: no rules to reload (reject rules are"
-		    " not available yet)");
+		server_reload(s);
 		break;
 	default:
 		log_warnx("server unexpected signal %d", (int)sig);
 	}
 }
 
-/* Run the loop until a stop signal; returns 0 on a clean stop. */
-int
-server_run(struct server *s)
+/*
+ * Install the signal events.  Done before any listening: line is printed,
+ * so a script that signals the server as soon as it sees the line never
+ * meets the default action (SIGHUP would kill the process).
+ */
+static void
+server_signals(struct server *s)
 {
 	signal(SIGPIPE, SIG_IGN);
 	s->sig_int = evsignal_new(s->base, SIGINT, server_signal_cb, s);
@@ -269,11 +364,17 @@ server_run(struct server *s)
 	s->drain_timer = evtimer_new(s->base, server_drain_cb, s);
 	if (s->sig_int == NULL || s->sig_term == NULL || s->sig_hup == NULL ||
 	    s->drain_timer == NULL)
-		fatalx("server_run: cannot create events");
+		fatalx("server_signals: cannot create events");
 	if (evsignal_add(s->sig_int, NULL) == -1 ||
 	    evsignal_add(s->sig_term, NULL) == -1 ||
 	    evsignal_add(s->sig_hup, NULL) == -1)
-		fatalx("server_run: cannot add signal events");
+		fatalx("server_signals: cannot add signal events");
+}
+
+/* Run the loop until a stop signal; returns 0 on a clean stop. */
+int
+server_run(struct server *s)
+{
 	if (event_base_dispatch(s->base) == -1) {
 		log_warnx("server event loop failed");
 		return (-1);
@@ -306,6 +407,7 @@ server_free(struct server *s)
 	store_close(s->store);
 	tls_free(s->tls);
 	authdb_free(s->authdb);
+	rules_free(s->rules);
 	event_base_free(s->base);
 	free(s);
 }

@@ -23,6 +23,7 @@ struct listener;
 struct store;
 struct tls;
 struct authdb;
+struct rules;
 
 struct server {
 	struct event_base	*base;
@@ -30,6 +31,10 @@ struct server {
 	struct store		*store;		/* owned */
 	struct tls		*tls;		/* owned, NULL if TLS is off */
 	struct authdb		*authdb;	/* owned, NULL if AUTH is off */
+	struct rules		*rules;		/* owned; swapped on SIGHUP */
+	uint64_t		 rule_seed;	/* seed the rules started with */
+	int			 argc;		/* serve's arguments, to reload */
+	char			**argv;		/* the config the same way */
 	struct smtp_policy	 policy;	/* template copied per conn */
 	char			 hostname[256];
 	struct listener		**listeners;	/* owned */
@@ -46,7 +51,7 @@ struct server {
 	uint64_t		 sid_counter;
 };
 
-struct server *server_new(const struct config *, char **);
+struct server *server_new(const struct config *, int, char **, char **);
 int	server_listen(struct server *, char **);
 int	server_run(struct server *);
 void	server_free(struct server *);

@@ -1273,6 +1273,9 @@ smtp_session_tls_started(struct smtp_session *s, const char *protocol,
 	smtp_session_reset_txn(s);
 	free(s->helo);
 	s->helo = NULL;
+	/* An AUTH done in the clear is knowledge from before TLS, too. */
+	free(s->user);
+	s->user = NULL;
 	s->esmtp = 0;
 	s->tls = 1;
 	free(s->tls_protocol);

@@ -15,8 +15,9 @@
  * connection sending many large messages opens it once.
  *
  * Bytes past the cap given to spool_reset() are counted but not kept: an
- * oversize message must be read to its end (RFC 5321 4.5.3.1.7 has the
- * server reply 552 only after the data) but costs nothing to hold.
+ * oversize message must be read to its end (RFC 1870: a server that
+ * gets more data than it can take says 552 after the final dot) but
+ * costs nothing to hold.
  *
  * This file must never keep more than SPOOL_MEM_MAX bytes in memory.
  */
@@ -26,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,8 @@
 
 #include "spool.h"
 #include "xmalloc.h"
+
+#define SPOOL_KEEP_MAX	(8 * 1024)	/* buffer kept across resets */
 
 struct spool {
 	char		*buf;		/* memory bytes, or the write buffer */
@@ -47,10 +51,25 @@ struct spool {
 	int		 error;		/* errno of a failed file write */
 };
 
+static void	spool_cause(char **, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
 static int	spool_open_tmp(char **);
 static int	spool_flush(struct spool *, char **);
 static int	spool_spill(struct spool *, char **);
 static int	spool_add(struct spool *, const char *, size_t, char **);
+
+/* Set *cause, unless the caller passed NULL (it wants no message). */
+static void
+spool_cause(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(cause, fmt, ap);
+	va_end(ap);
+}
 
 /*
  * Create an empty spool with no cap.  It holds no file until a message
@@ -90,6 +109,15 @@ spool_reset(struct spool *sp, uint64_t cap)
 		close(sp->fd);
 		sp->fd = -1;
 	}
+	/*
+	 * Keep a small buffer for the next message, but give a big one
+	 * back: a thousand idle sessions must not each hold 64 KiB.
+	 */
+	if (sp->bufcap > SPOOL_KEEP_MAX) {
+		free(sp->buf);
+		sp->buf = NULL;
+		sp->bufcap = 0;
+	}
 	sp->buflen = 0;
 	sp->spilled = 0;
 	sp->flen = 0;
@@ -124,7 +152,7 @@ spool_open_tmp(char **cause)
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd == -1) {
 		saved = errno;
-		xasprintf(cause, "spool: temporary file in %s: %s", dir,
+		spool_cause(cause, "spool: temporary file in %s: %s", dir,
 		    strerror(saved));
 		free(path);
 		errno = saved;
@@ -132,7 +160,7 @@ spool_open_tmp(char **cause)
 	}
 	if (unlink(path) == -1) {
 		saved = errno;
-		xasprintf(cause, "spool: unlink %s: %s", path,
+		spool_cause(cause, "spool: unlink %s: %s", path,
 		    strerror(saved));
 		close(fd);
 		free(path);
@@ -157,7 +185,7 @@ spool_flush(struct spool *sp, char **cause)
 			if (errno == EINTR)
 				continue;
 			sp->error = errno;
-			xasprintf(cause, "spool: write: %s",
+			spool_cause(cause, "spool: write: %s",
 			    strerror(sp->error));
 			return (-1);
 		}
@@ -219,8 +247,9 @@ spool_add(struct spool *sp, const char *p, size_t len, char **cause)
 /*
  * Append len bytes of the message.  All of them are counted in
  * spool_size(); only those within the cap are kept.  Returns 0, or -1
- * with *cause set when the temporary file cannot be created or written;
- * after that every write fails until spool_reset().
+ * with *cause set (unless cause is NULL; caller frees) when the temporary
+ * file cannot be created or written; after that every write fails until
+ * spool_reset().
  */
 int
 spool_write(struct spool *sp, const void *p, size_t len, char **cause)
@@ -228,7 +257,7 @@ spool_write(struct spool *sp, const void *p, size_t len, char **cause)
 	size_t	 keep;
 
 	if (sp->error != 0) {
-		xasprintf(cause, "spool: earlier write failed: %s",
+		spool_cause(cause, "spool: earlier write failed: %s",
 		    strerror(sp->error));
 		return (-1);
 	}
@@ -266,8 +295,9 @@ spool_oversize(const struct spool *sp)
 
 /*
  * Copy up to len kept bytes from offset off into buf.  Returns the number
- * copied (0 at the end), or -1 with *cause set on a read error.  Pending
- * writes are flushed first, so reads see every kept byte.
+ * copied (0 at the end), or -1 with *cause set (unless cause is NULL;
+ * caller frees) on a read error.  Pending writes are flushed first, so
+ * reads see every kept byte.
  */
 ssize_t
 spool_read(struct spool *sp, uint64_t off, void *buf, size_t len,
@@ -294,12 +324,12 @@ spool_read(struct spool *sp, uint64_t off, void *buf, size_t len,
 			break;
 		if (errno != EINTR) {
 			saved = errno;
-			xasprintf(cause, "spool: read: %s", strerror(saved));
+			spool_cause(cause, "spool: read: %s", strerror(saved));
 			return (-1);
 		}
 	}
 	if (n == 0) {
-		xasprintf(cause, "spool: read: file shorter than expected");
+		spool_cause(cause, "spool: read: file shorter than expected");
 		return (-1);
 	}
 	return (n);

@@ -127,8 +127,9 @@ static const char *const store_sql[STORE_NSQL] = {
 	[STORE_MSG_INSERT] =
 	    "INSERT INTO messages (session_id, received, client, helo, "
 	    "tls_protocol, tls_cipher, user, mail_from, size, subject, "
-	    "from_hdr, to_hdr, cc_hdr, date_hdr, message_id, params) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "from_hdr, to_hdr, cc_hdr, date_hdr, message_id, params, "
+	    "transcript) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STORE_BODY_INSERT] =
 	    "INSERT INTO bodies (message_id, raw) VALUES (?, ?)",
 	[STORE_RCPT_INSERT] =
@@ -171,8 +172,8 @@ static const char *const store_sql[STORE_NSQL] = {
 	    "SELECT time, stage, outcome, mail_from, rcpt_to, rcpt, reply "
 	    "FROM rejections WHERE session_id = ? ORDER BY id",
 	[STORE_SESS_TRANSCRIPT] =
-	    "SELECT s.transcript FROM messages m "
-	    "JOIN sessions s ON s.id = m.session_id WHERE m.id = ?",
+	    "SELECT coalesce(s.transcript, m.transcript) FROM messages m "
+	    "LEFT JOIN sessions s ON s.id = m.session_id WHERE m.id = ?",
 };
 
 struct store {
@@ -704,15 +705,16 @@ fail:
 /*
  * Store one message: its envelope from env, who sent it from peer, its
  * decoded headers from hdrs (may be NULL) and its octets from sp, with
- * the session that delivered it (0: none).  Everything goes in one
+ * the session that delivered it (0: none) and the transcript of the
+ * transaction (may be NULL).  Everything goes in one
  * transaction: on any failure nothing is stored.  Returns 0 with the new
  * message id in *id, or -1 with *cause set (caller frees).
  */
 int
 store_message_put(struct store *st, int64_t session_id,
     const struct store_peer *peer, const struct envelope *env,
-    const struct mime_headers *hdrs, struct spool *sp, int64_t *id,
-    char **cause)
+    const struct mime_headers *hdrs, struct spool *sp,
+    const char *transcript, int64_t *id, char **cause)
 {
 	static const struct mime_headers	 nohdrs;
 	static const struct store_peer		 nopeer;
@@ -726,6 +728,13 @@ store_message_put(struct store *st, int64_t session_id,
 	if (spool_oversize(sp)) {
 		xasprintf(cause, "%s: message of %llu bytes went past the "
 		    "size cap and was not kept", st->path,
+		    (unsigned long long)spool_size(sp));
+		return (-1);
+	}
+	if (spool_kept(sp) != spool_size(sp)) {
+		/* A failed spool write lost bytes: never store a torso. */
+		xasprintf(cause, "%s: spool kept %llu of %llu bytes", st->path,
+		    (unsigned long long)spool_kept(sp),
 		    (unsigned long long)spool_size(sp));
 		return (-1);
 	}
@@ -755,6 +764,7 @@ store_message_put(struct store *st, int64_t session_id,
 	store_bind_text(st, stmt, 14, hdrs->date);
 	store_bind_text(st, stmt, 15, hdrs->message_id);
 	store_bind_text(st, stmt, 16, params);
+	store_bind_text(st, stmt, 17, transcript);
 	if (store_run(st, stmt, "insert message", cause) == -1)
 		goto fail;
 	rowid = sqlite3_last_insert_rowid(st->db);
@@ -1371,7 +1381,9 @@ fail:
 
 /*
  * The transcript of the session that delivered message id, in a new
- * string *text (caller frees; "" while that session is still open).
+ * string *text (caller frees).  While that session is still open, the
+ * part of it that led to this message (stored with the message) stands
+ * in for it.
  * Returns 0, 1 when there is no such message or it has no session, or -1
  * with *cause set.
  */

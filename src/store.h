@@ -96,7 +96,7 @@ int	store_session_end(struct store *, int64_t, const struct store_peer *,
 	    const char *, const char *, const char *, char **);
 int	store_message_put(struct store *, int64_t, const struct store_peer *,
 	    const struct envelope *, const struct mime_headers *,
-	    struct spool *, int64_t *, char **);
+	    struct spool *, const char *, int64_t *, char **);
 int	store_reject_put(struct store *, int64_t, const char *, const char *,
 	    const struct envelope *, const char *, const char *, char **);
 int	store_prune(struct store *, uint64_t, char **);

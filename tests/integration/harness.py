@@ -207,7 +207,7 @@ class Server:
     def pid(self):
         return self.proc.pid
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         """Send sig to this server (and nothing else)."""
         if self.alive():
             self.proc.send_signal(sig)
@@ -322,18 +322,31 @@ class Server:
         return self.cli_ok('show', '--raw', str(msgid))
 
     def messages(self, *query):
-        """`list --json [QUERY]` as a list.  With no query an empty store
-        may be reported by exit 1 and "[]" or nothing."""
-        r = self.cli('list', '--json', *query)
+        """`list --json [QUERY]` as a list (all of them: the default
+        --limit is small).  With no query an empty store may be reported
+        by exit 1 and "[]" or nothing."""
+        return self._list_json('list', '--limit', '1000000', *query)
+
+    def sessions(self, *args):
+        """`sessions --json ARGS`, all of them unless ARGS has --limit.
+        None yet may be reported by exit 1 and "[]" or nothing."""
+        if '--limit' not in args:
+            args = ('--limit', '1000000') + tuple(args)
+        return self._list_json('sessions', *args)
+
+    def _list_json(self, cmd, *args):
+        r = self.cli(cmd, '--json', *args)
         if r.returncode == 1 and r.stdout.strip() in (b'', b'[]'):
             return []
         if r.returncode != 0:
-            raise AssertionError('mailsink list --json: exit %d, stderr: %s'
-                                 % (r.returncode, text(r.stderr).strip()))
-        return json.loads(r.stdout)
-
-    def sessions(self, *args):
-        return self.cli_json('sessions', *args)
+            raise AssertionError('mailsink %s --json: exit %d, stderr: %s'
+                                 % (cmd, r.returncode,
+                                    text(r.stderr).strip()))
+        try:
+            return json.loads(r.stdout)
+        except ValueError as e:
+            raise AssertionError('mailsink %s --json: bad JSON (%s): %r'
+                                 % (cmd, e, r.stdout[:500]))
 
     def wait_for(self, count=1, *query, timeout=10):
         """`mailsink wait --count N --timeout T QUERY`; return the ids."""
@@ -472,6 +485,46 @@ class Sender(threading.Thread):
         super().join(timeout if timeout is not None
                      else max(0.0, self.deadline - time.monotonic()) + 1)
         return self.error
+
+
+class SendQueue(threading.Thread):
+    """One thread sending payloads in order on one socket, so a script's
+    sends keep their order while the caller reads replies."""
+
+    def __init__(self, sock, timeout=60.0):
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.timeout = timeout
+        self.q = queue.Queue()
+        self.error = None
+        self.start()
+
+    def put(self, data):
+        self.q.put(data)
+
+    def run(self):
+        while True:
+            data = self.q.get()
+            try:
+                if data is None:
+                    return
+                if self.error is None:
+                    send_all(self.sock, data,
+                             time.monotonic() + self.timeout)
+            except (OSError, AssertionError) as e:
+                self.error = e
+            finally:
+                self.q.task_done()
+
+    def flush(self):
+        """Wait until everything queued is sent; return the error if
+        a send failed (the peer may have closed), else None."""
+        self.q.join()
+        return self.error
+
+    def stop(self):
+        self.q.put(None)
+        self.join(self.timeout)
 
 
 class Client:
@@ -676,6 +729,7 @@ class ServerTestCase(unittest.TestCase):
     maxDiff = 4000
 
     def setUp(self):
+        self._bad_before = self._bad_count()
         self.servers = []
         self.clients = []
         self.notes = []
@@ -702,9 +756,23 @@ class ServerTestCase(unittest.TestCase):
     def note(self, msg):
         self.notes.append([msg])
 
+    def _bad_count(self):
+        result = getattr(getattr(self, '_outcome', None), 'result', None)
+        if result is None:
+            return 0
+        return len(result.failures) + len(result.errors)
+
     def _failed(self):
+        """True if this test (or a subtest) failed so far.  Python 3.11
+        reports failures to the result at once; older ones keep them in
+        _outcome.errors until after tearDown."""
         outcome = getattr(self, '_outcome', None)
-        return outcome is not None and not getattr(outcome, 'success', True)
+        if outcome is None:
+            return False
+        if any(exc is not None for (_, exc) in getattr(outcome, 'errors',
+                                                          None) or []):
+            return True
+        return self._bad_count() > self._bad_before
 
     def tearDown(self):
         for c in self.clients:

@@ -9,7 +9,6 @@ import os
 import smtplib
 import subprocess
 import threading
-import unittest
 from email.message import EmailMessage
 
 import harness

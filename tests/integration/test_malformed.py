@@ -15,10 +15,9 @@ import re
 import shlex
 import socket
 import struct
-import unittest
 
 import harness
-from harness import Client, ServerTestCase, simple_message
+from harness import ServerTestCase, simple_message
 
 RAW_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'raw')
 STEP_RE = re.compile(r'^(C|S)(?:\*(\d+))?: ?(.*)$')
@@ -62,17 +61,17 @@ class ScriptTest(ServerTestCase):
         srv = self.start(*args)
         self.server = srv
         c = self.connect(banner=False)
-        senders = []
+        sq = harness.SendQueue(c.sock)
+        self.addCleanup(sq.stop)
 
         def flush():
-            for s in senders:
-                self.assertIsNone(s.join(), '%s: send failed' % name)
-            del senders[:]
+            self.assertIsNone(sq.flush(), '%s: send failed' % name)
 
         for lineno, op, count, arg in steps:
             where = '%s:%d' % (name, lineno)
             if op == 'C':
-                senders.append(c.send_background(arg * count))
+                c.transcript.append('C: %r' % (arg * count)[:300])
+                sq.put(arg * count)
             elif op == 'S' and arg == '<close>':
                 flush()
                 rest = c.read_until_closed()

@@ -16,7 +16,7 @@ import time
 import unittest
 
 import harness
-from harness import (Client, Server, ServerTestCase, run_mailsink,
+from harness import (Client, ServerTestCase, run_mailsink,
                      simple_message, text)
 
 
@@ -150,7 +150,7 @@ class SignalTest(ServerTestCase):
         c.ehlo()
         mid = c.send_message('a@b.test', ['c@d.test'],
                              simple_message('before signal'))
-        self.server.signal(sig)
+        self.server.send_signal(sig)
         rc = self.server.wait_exit(10)
         self.assertEqual(rc, 0, 'exit status after %s' % sig.name)
         # The store was closed cleanly and has the message.
@@ -166,7 +166,7 @@ class SignalTest(ServerTestCase):
     def test_sigterm_with_idle_client(self):
         c = self.connect()
         c.ehlo()
-        self.server.signal(signal.SIGTERM)
+        self.server.send_signal(signal.SIGTERM)
         self.assertEqual(self.server.wait_exit(10), 0)
         rest = c.read_until_closed(timeout=5)
         for l in rest.splitlines():
@@ -177,7 +177,7 @@ class SignalTest(ServerTestCase):
         c.ehlo()
         self.assertCmd(c, 'MAIL FROM:<a@b.test>', '250 2.1.0')
         self.assertCmd(c, 'RCPT TO:<c@d.test>', '250 2.1.5')
-        self.server.signal(signal.SIGTERM)
+        self.server.send_signal(signal.SIGTERM)
         self.assertCmd(c, 'DATA', '354')
         c.send(simple_message('in flight') + b'.\r\n')
         mid = harness.queued_id(c.reply())
@@ -185,7 +185,7 @@ class SignalTest(ServerTestCase):
         self.assertEqual(self.server.show(mid)['subject'], 'in flight')
 
     def test_sighup_does_not_kill(self):
-        self.server.signal(signal.SIGHUP)
+        self.server.send_signal(signal.SIGHUP)
         c = self.connect()
         c.ehlo()
         c.send_message('a@b.test', ['c@d.test'], simple_message())

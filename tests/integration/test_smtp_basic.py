@@ -4,8 +4,6 @@ CONTRACT "The SMTP dialogue": banner, EHLO keywords, HELO, MAIL, RCPT,
 DATA, RSET, NOOP, VRFY, HELP, QUIT, and the queued id matching the store.
 """
 
-import re
-import unittest
 
 import harness
 from harness import ServerTestCase, simple_message

@@ -197,7 +197,7 @@ static const struct set_case set_cases[] = {
 	    "rule rcpt * reply 451 4.7.1 \"Greylisted\" times 1", 1 },
 	{ "rule", "  connect 10.0.0.0/8 disconnect  ",
 	    "rule connect 10.0.0.0/8 disconnect", 1 },
-	{ "rule", "data", "rule data", 1 },
+	{ "rule", "data", "rule: col 1: missing match after 'data'", 0 },
 	{ "rule", "data\t*\taccept", "rule data\t*\taccept", 1 },
 	{ "rule", "data * reply 554 \"a\nb\"", "rule: control character"
 	    " 0x0a in value", 0 },

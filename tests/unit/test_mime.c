@@ -111,9 +111,20 @@ static const struct hdr_case hdr_cases[] = {
 	{ "Message-ID without brackets",
 	    "Message-ID: plain-id@x.test\r\n\r\n", 0,
 	    NULL, NULL, NULL, NULL, NULL, "plain-id@x.test" },
-	{ "bad encoded word left alone",
-	    "Subject: =?UTF-8?B?####?=\r\n\r\n", 0,
-	    "=?UTF-8?B?####?=", NULL, NULL, NULL, NULL, NULL },
+	{ "unterminated encoded word left alone",
+	    "Subject: 50% =?off\r\n\r\n", 0,
+	    "50% =?off", NULL, NULL, NULL, NULL, NULL },
+	{ "padded B words, several, folded",
+	    "Subject: =?UTF-8?B?U3NzxZsgTGHFgmFsYQ==?=\r\n"
+	    " =?UTF-8?B?bGFsYQ==?= =?UTF-8?B?IQ==?=\r\n\r\n", 0,
+	    "Sssś Lałalalala!", NULL, NULL, NULL, NULL, NULL },
+	{ "padded B word in a display name",
+	    "From: =?UTF-8?B?SGVsbG8=?= =?UTF-8?B?IHdvcmxk?= <h@x.test>\r\n"
+	    "\r\n", 0,
+	    NULL, "Hello world <h@x.test>", NULL, NULL, NULL, NULL },
+	{ "B word split inside a character",
+	    "Subject: =?UTF-8?B?5Lit5?= =?UTF-8?B?paH?=\r\n\r\n", 0,
+	    "中文", NULL, NULL, NULL, NULL, NULL },
 	{ "empty subject",
 	    "Subject:\r\nTo: b@y.test\r\n\r\n", 0,
 	    "", NULL, "b@y.test", NULL, NULL, NULL },
@@ -276,8 +287,8 @@ test_message_multipart(void **state)
 		size_t		 size;
 	} want_att[] = {
 		{ "2", "dot.png", "image/png", 70 },
-		{ "3", "notes é.txt", "text/plain", 7 },
-		{ "4", NULL, "message/rfc822", 29 },
+		{ "3", "notes é.txt", "text/plain", 5 },
+		{ "4", NULL, "message/rfc822", 28 },
 	};
 	struct mime_message	 m;
 	size_t			 i;
@@ -294,7 +305,8 @@ test_message_multipart(void **state)
 		t_streq("header", m.headers[i].name, m.headers[i].value,
 		    want_headers[i][1]);
 	}
-	t_streq("multipart", "text", m.text, "Grüße aus Köln\r\n");
+	/* The CRLF before a boundary belongs to the boundary. */
+	t_streq("multipart", "text", m.text, "Grüße aus Köln");
 	t_streq("multipart", "html", m.html, "<p>Grüße</p>");
 	if (m.nattachments != MS_NITEMS(want_att))
 		fail_msg("got %zu attachments, want %zu", m.nattachments,

@@ -10,7 +10,9 @@
  * Script lines:
  *   # text              a comment
  *   @policy k=v ...     hostname, max_size, max_recipients, starttls,
- *                       auth, auth_required, records (show txn records)
+ *                       auth, auth_required, records (show txn records),
+ *                       password (a stub credential check that takes
+ *                       only that secret; without it every one is good)
  *   @check STAGE VALUE ACTION...
  *                       a stub rule: "reply CODE ENH TEXT...",
  *                       "disconnect", or "delay MS"
@@ -75,6 +77,7 @@ struct driver {
 	struct buf	 out;		/* replies and markers not yet matched */
 	struct check_stub checks[MAX_CHECKS];
 	size_t		 nchecks;
+	char		 password[128];	/* @policy password= */
 };
 
 static const char *stage_names[] = {
@@ -111,6 +114,16 @@ driver_check_cb(void *arg, enum smtp_stage stage, const char *value,
 		return;
 	}
 	out->kind = SMTP_VERDICT_PASS;
+}
+
+/* The stub credential check: only @policy password= is good. */
+static int
+driver_auth_cb(void *arg, const char *mech, const char *user,
+    const char *secret, const char *challenge)
+{
+	struct driver	*d = arg;
+
+	return (strcmp(secret, d->password) == 0);
 }
 
 static void
@@ -404,6 +417,11 @@ driver_directive(struct driver *d, char *line)
 				d->policy.auth_required = atoi(eq);
 			else if (strcmp(word, "records") == 0)
 				d->records = atoi(eq);
+			else if (strcmp(word, "password") == 0) {
+				strlcpy(d->password, eq, sizeof(d->password));
+				d->policy.auth_check = driver_auth_cb;
+				d->policy.auth_arg = d;
+			}
 			else
 				driver_fail(d, "unknown @policy '%s'", word);
 		}
