@@ -40,5 +40,6 @@ int	cli_is_help(const char *);
 
 /* cli_config.c: defaults, then --config FILE, then the other options. */
 int	cli_config_load(struct config *, int, char **, char **);
+int	cli_config_verify(const struct config *, char **);
 
 #endif /* MAILSINK_CLI_H */

@@ -9,13 +9,16 @@
  * smtp lines (conf.c ranks values by source as well).
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "authdb.h"
 #include "cli.h"
 #include "conf.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define CLI_CONFIG_FILE_MAX	(4 * 1024 * 1024)	/* bytes; a config
@@ -203,4 +206,35 @@ cli_config_load(struct config *cfg, int argc, char **argv, char **cause)
 out:
 	free(text);
 	return (ret);
+}
+
+/*
+ * What serve checks at start beyond the syntax: the TLS pair loads and
+ * matches, the credentials file parses, the user exists.  Returns 0, or
+ * -1 with *cause naming the file (caller frees).  Used by check-config
+ * and by serve, so both call these configuration errors (exit 2).
+ */
+int
+cli_config_verify(const struct config *cfg, char **cause)
+{
+	struct authdb	*db;
+	struct tls	*t;
+
+	if (cfg->tls_cert != NULL || cfg->tls_key != NULL) {
+		if ((t = tls_new(cfg->tls_cert, cfg->tls_key, "localhost",
+		    cause)) == NULL)
+			return (-1);
+		tls_free(t);
+	}
+	if (cfg->auth != NULL && strcmp(cfg->auth, "off") != 0 &&
+	    strcmp(cfg->auth, "any") != 0) {
+		if ((db = authdb_load(cfg->auth, cause)) == NULL)
+			return (-1);
+		authdb_free(db);
+	}
+	if (cfg->user != NULL && getpwnam(cfg->user) == NULL) {
+		xasprintf(cause, "user: unknown user '%s'", cfg->user);
+		return (-1);
+	}
+	return (0);
 }

@@ -22,40 +22,6 @@
 #include "conf.h"
 #include "xmalloc.h"
 
-static int	cmd_check_config_file(const char *, const char *, char **);
-static int	cmd_check_config_files(const struct config *, char **);
-
-/* Check that path (the value of directive name) can be read. */
-static int
-cmd_check_config_file(const char *name, const char *path, char **cause)
-{
-	if (access(path, R_OK) == -1) {
-		xasprintf(cause, "%s: %s: %s", name, path, strerror(errno));
-		return (-1);
-	}
-	return (0);
-}
-
-/* What serve checks at start beyond the syntax; -1 with *cause. */
-static int
-cmd_check_config_files(const struct config *cfg, char **cause)
-{
-	if (cfg->tls_cert != NULL &&
-	    cmd_check_config_file("tls-cert", cfg->tls_cert, cause) == -1)
-		return (-1);
-	if (cfg->tls_key != NULL &&
-	    cmd_check_config_file("tls-key", cfg->tls_key, cause) == -1)
-		return (-1);
-	if (strcmp(cfg->auth, "off") != 0 && strcmp(cfg->auth, "any") != 0 &&
-	    cmd_check_config_file("auth", cfg->auth, cause) == -1)
-		return (-1);
-	if (cfg->user != NULL && getpwnam(cfg->user) == NULL) {
-		xasprintf(cause, "user: unknown user '%s'", cfg->user);
-		return (-1);
-	}
-	return (0);
-}
-
 /*
  * `check-config`: argv[0] is "check-config".  Prints "FILE: ok" (or
  * "configuration ok" without --config) and the effective settings on
@@ -82,7 +48,7 @@ cmd_check_config(int argc, char **argv)
 
 	conf_init(&cfg);
 	if (cli_config_load(&cfg, argc, argv, &cause) == -1 ||
-	    cmd_check_config_files(&cfg, &cause) == -1) {
+	    cli_config_verify(&cfg, &cause) == -1) {
 		fprintf(stderr, "mailsink: %s\n", cause);
 		free(cause);
 		conf_clear(&cfg);

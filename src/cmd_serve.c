@@ -8,6 +8,11 @@
  * scripts written against the contract keep working; each gets one log
  * line saying it is not available yet.
  */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +31,62 @@ cmd_serve_not_yet(const struct config *cfg)
 	if (cfg->http != NULL && strcmp(cfg->http, "off") != 0)
 		log_info("serve: http %s: the web UI and REST API are not"
 		    " available yet", cfg->http);
-	if (cfg->user != NULL)
-		log_warnx("serve: user %s: dropping privileges is not"
-		    " available yet", cfg->user);
-	else if (geteuid() == 0)
-		log_warnx("serve: running as root; a later release drops"
-		    " privileges with --user NAME");
+	if (cfg->user == NULL && geteuid() == 0)
+		log_warnx("serve: running as root; add --user NAME to drop"
+		    " privileges after binding the ports");
+}
+
+/*
+ * --user: after the ports are bound and the store is open, and before any
+ * client byte is read, become that user and its groups.  The store's files
+ * are handed over first so the user can keep writing them.
+ */
+static int
+cmd_serve_drop(const char *user, const char *db, char **cause)
+{
+	static const char	*suffixes[] = { "", "-wal", "-shm" };
+	struct passwd		*pw;
+	char			*path;
+	size_t			 i;
+
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		xasprintf(cause, "--user %s: %s", user, errno != 0 ?
+		    strerror(errno) : "no such user");
+		return (-1);
+	}
+	if (geteuid() != 0) {
+		if (pw->pw_uid == geteuid())
+			return (0);
+		xasprintf(cause, "--user %s: only root can change user", user);
+		return (-1);
+	}
+	if (strcmp(db, ":memory:") != 0) {
+		for (i = 0; i < MS_NITEMS(suffixes); i++) {
+			xasprintf(&path, "%s%s", db, suffixes[i]);
+			if (chown(path, pw->pw_uid, pw->pw_gid) == -1 &&
+			    errno != ENOENT) {
+				xasprintf(cause, "--user %s: chown %s: %s",
+				    user, path, strerror(errno));
+				free(path);
+				return (-1);
+			}
+			free(path);
+		}
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		xasprintf(cause, "--user %s: %s", user, strerror(errno));
+		return (-1);
+	}
+	/* Make sure there is no way back. */
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		xasprintf(cause, "--user %s: could regain root", user);
+		return (-1);
+	}
+	log_info("serve: running as user=%s uid=%u gid=%u", pw->pw_name,
+	    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	return (0);
 }
 
 int
@@ -57,6 +112,12 @@ cmd_serve(int argc, char **argv)
 		conf_clear(&cfg);
 		return (CLI_EXIT_USAGE);
 	}
+	if (cli_config_verify(&cfg, &cause) == -1) {
+		fprintf(stderr, "mailsink: %s\n", cause);
+		free(cause);
+		conf_clear(&cfg);
+		return (CLI_EXIT_USAGE);
+	}
 	log_init(cfg.log_level, cfg.transcript);
 	cmd_serve_not_yet(&cfg);
 
@@ -75,6 +136,16 @@ cmd_serve(int argc, char **argv)
 		conf_clear(&cfg);
 		return (CLI_EXIT_NOTFOUND);
 	}
+	if (cfg.user != NULL && cmd_serve_drop(cfg.user, cfg.db, &cause) ==
+	    -1) {
+		log_error("serve: %s", cause);
+		fprintf(stderr, "mailsink: %s\n", cause);
+		free(cause);
+		server_free(server);
+		conf_clear(&cfg);
+		return (CLI_EXIT_NOTFOUND);
+	}
+	server_announce(server);
 	rc = server_run(server) == 0 ? CLI_EXIT_OK : CLI_EXIT_NOTFOUND;
 	server_free(server);
 	conf_clear(&cfg);

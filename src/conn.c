@@ -63,6 +63,7 @@
 #define CONN_HEAD_MAX		(64 * 1024)	/* header bytes given to mime */
 #define CONN_BDAT_REARM		4096		/* BDAT progress that counts
 						   as a line for the timeout */
+#define CONN_LINGER_SEC		2		/* wait for the peer's FIN */
 
 enum conn_mode {
 	CONN_MODE_LINE = 0,	/* framing command lines */
@@ -72,12 +73,15 @@ enum conn_mode {
 	CONN_MODE_TLS_WAIT,	/* STARTTLS: waiting for the 220 to go out */
 	CONN_MODE_HANDSHAKE,	/* TLS handshake under way */
 	CONN_MODE_CLOSING,	/* flushing the last replies */
+	CONN_MODE_LINGER,	/* replies sent, FIN sent, draining input */
 	CONN_MODE_DEAD		/* to be freed when the callback returns */
 };
 
 struct conn {
 	struct server		*server;	/* not owned */
-	struct bufferevent	*bev;		/* owned, closes the fd */
+	struct bufferevent	*bev;		/* owned */
+	int			 fd;		/* the socket */
+	int			 fd_in_bev;	/* bev closes fd (TLS) */
 	struct smtp_session	*session;	/* owned */
 	struct smtp_policy	 policy;	/* per-connection copy */
 	struct smtp_line	*framer;	/* owned */
@@ -179,6 +183,7 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 	else
 		strlcpy(c->addr, "unknown", sizeof(c->addr));
 
+	c->fd = fd;
 	if (tls) {
 		c->bev = tls_accept_socket(server->tls, server->base, fd,
 		    &cause);
@@ -190,8 +195,9 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 			return (NULL);
 		}
 		c->mode = CONN_MODE_HANDSHAKE;
-	} else if ((c->bev = bufferevent_socket_new(server->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		c->fd_in_bev = 1;
+	} else if ((c->bev = bufferevent_socket_new(server->base, fd, 0)) ==
+	    NULL) {
 		log_warnx("%s conn bufferevent_socket_new failed", c->sid);
 		close(fd);
 		free(c);
@@ -295,6 +301,8 @@ conn_free(struct conn *c)
 	conn_record_end(c);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	bufferevent_free(c->bev);
+	if (!c->fd_in_bev)
+		close(c->fd);
 	event_free(c->deadline);
 	event_free(c->pause);
 	TAILQ_REMOVE(&c->server->conns, c, entry);
@@ -322,6 +330,33 @@ conn_flush(struct conn *c)
 	buf_reset(&c->out);
 }
 
+/*
+ * The last replies are out: end TLS with a close_notify, send our FIN
+ * and drain what the peer still sends until it closes too.  Closing a
+ * socket with unread input makes the kernel send a reset, which can
+ * destroy replies the peer has not read yet (a pipelined "QUIT\r\nNOOP"
+ * would lose its 221), so the close lingers, as web servers do.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	struct timeval	 tv = { CONN_LINGER_SEC, 0 };
+
+	log_debug("%s conn linger out=%zu", c->sid,
+	    evbuffer_get_length(bufferevent_get_output(c->bev)));
+	tls_shutdown(c->bev);
+	if (shutdown(c->fd, SHUT_WR) == -1) {
+		c->mode = CONN_MODE_DEAD;
+		return;
+	}
+	c->mode = CONN_MODE_LINGER;
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_enable(c->bev, EV_READ);
+	if (event_add(c->deadline, &tv) == -1)
+		c->mode = CONN_MODE_DEAD;
+}
+
 /* Stop reading and close once the output has been sent. */
 static void
 conn_close_after_flush(struct conn *c)
@@ -331,7 +366,7 @@ conn_close_after_flush(struct conn *c)
 	event_del(c->deadline);
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		c->mode = CONN_MODE_DEAD;
+		conn_linger(c);
 }
 
 /* Header lookup for data-stage rules: from the head of the spooled body. */
@@ -647,15 +682,30 @@ conn_start_tls(struct conn *c)
 		    " STARTTLS", c->sid, dropped);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	smtp_line_reset(c->framer);
-	if ((tbev = tls_wrap(c->server->tls, c->server->base, c->bev,
+	/*
+	 * TLS goes on the socket itself, not as a filter over the plain
+	 * bufferevent: the plain one has nothing left to say (its output is
+	 * sent, its input discarded), and a socket-level TLS bufferevent
+	 * writes straight to the kernel, so a close never strands bytes in
+	 * an intermediate buffer.
+	 */
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	if ((tbev = tls_accept_socket(c->server->tls, c->server->base, c->fd,
 	    &cause)) == NULL) {
 		log_warnx("%s smtp starttls: %s", c->sid, cause);
 		free(cause);
 		smtp_session_closed(c->session, "tls-failed");
+		/* conn_free needs a bufferevent to free. */
+		c->bev = bufferevent_socket_new(c->server->base, c->fd, 0);
+		if (c->bev == NULL)
+			fatalx("conn_start_tls: bufferevent_socket_new failed");
 		c->mode = CONN_MODE_DEAD;
 		return;
 	}
 	c->bev = tbev;
+	c->fd_in_bev = 1;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
@@ -694,7 +744,14 @@ conn_tls_done(struct conn *c)
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
-	conn_run(arg);
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	if (c->mode == CONN_MODE_LINGER) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	conn_run(c);
 }
 
 /* Output drained: finish a close, or lift back-pressure. */
@@ -703,10 +760,21 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
+	/*
+	 * A write callback can be late: a TLS bufferevent may report the
+	 * banner written after more replies were queued.  Act only when the
+	 * output is really empty.
+	 */
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
 	if (c->mode == CONN_MODE_CLOSING) {
-		conn_free(c);
+		conn_linger(c);
+		if (c->mode == CONN_MODE_DEAD)
+			conn_free(c);
 		return;
 	}
+	if (c->mode == CONN_MODE_LINGER)
+		return;
 	if (c->mode == CONN_MODE_TLS_WAIT) {
 		conn_start_tls(c);
 		if (c->mode == CONN_MODE_DEAD)
@@ -729,6 +797,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		conn_tls_done(c);
+		return;
+	}
+	if (c->mode == CONN_MODE_LINGER) {
+		conn_free(c);
 		return;
 	}
 	if (c->mode == CONN_MODE_HANDSHAKE &&
@@ -755,6 +827,10 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (c->mode == CONN_MODE_LINGER) {
+		conn_free(c);
+		return;
+	}
 	if (c->mode == CONN_MODE_CLOSING || c->mode == CONN_MODE_PAUSED)
 		return;
 	log_info("%s smtp timeout", c->sid);

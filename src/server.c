@@ -229,7 +229,7 @@ fail:
 	return (NULL);
 }
 
-/* Bind every listener; print the listening: lines.  -1 with *cause. */
+/* Bind every listener.  -1 with *cause. */
 int
 server_listen(struct server *s, char **cause)
 {
@@ -249,6 +249,18 @@ server_listen(struct server *s, char **cause)
 			return (-1);
 		s->listeners[s->nlisteners++] = l;
 	}
+	return (0);
+}
+
+/*
+ * Print the listening: lines, once the server is ready for clients
+ * (bound, store open, privileges dropped), and flush them at once.
+ */
+void
+server_announce(struct server *s)
+{
+	size_t	i;
+
 	for (i = 0; i < s->nlisteners; i++) {
 		printf("listening: %s %s\n", listener_kind(s->listeners[i]),
 		    listener_address(s->listeners[i]));
@@ -257,7 +269,6 @@ server_listen(struct server *s, char **cause)
 		    listener_address(s->listeners[i]));
 	}
 	fflush(stdout);
-	return (0);
 }
 
 /* Make a 16-hex-digit session id (unique within this process). */

@@ -53,6 +53,7 @@ struct server {
 
 struct server *server_new(const struct config *, int, char **, char **);
 int	server_listen(struct server *, char **);
+void	server_announce(struct server *);
 int	server_run(struct server *);
 void	server_free(struct server *);
 void	server_conn_closed(struct server *, struct conn *);

@@ -8,10 +8,10 @@
  * subjectAltName covers the host name, localhost, 127.0.0.1 and ::1, so
  * `swaks --tls` and `openssl s_client` work with no set-up.
  *
- * Wrapping: STARTTLS puts a filter bufferevent over the plain one
- * (BUFFEREVENT_SSL_ACCEPTING); --smtps starts TLS on the socket itself.
- * The caller (conn.c) makes sure nothing the client pipelined before the
- * handshake reaches the filter (RFC 3207 4.2, CVE-2011-0411).
+ * TLS always sits on the socket itself (BUFFEREVENT_SSL_ACCEPTING): from
+ * the first byte for --smtps, and for STARTTLS once conn.c has sent the
+ * 220, discarded whatever the client pipelined after STARTTLS (RFC 3207
+ * 4.2, CVE-2011-0411) and freed the plain bufferevent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,32 +232,10 @@ tls_self_signed(const struct tls *t)
 }
 
 /*
- * STARTTLS: put a TLS filter over the plain bufferevent, server side.
- * The filter owns the plain one (BEV_OPT_CLOSE_ON_FREE).  The caller must
- * have emptied the plain one's input first.
+ * A server-side TLS bufferevent on socket fd: for --smtps from the first
+ * byte, and for STARTTLS once the plain bufferevent is gone.  The
+ * bufferevent owns fd and the SSL from then on: freeing it closes both.
  */
-struct bufferevent *
-tls_wrap(struct tls *t, struct event_base *base, struct bufferevent *plain,
-    char **cause)
-{
-	struct bufferevent	*bev;
-	SSL			*ssl;
-
-	if ((ssl = SSL_new(t->ctx)) == NULL) {
-		xasprintf(cause, "SSL_new: %s", tls_ssl_error());
-		return (NULL);
-	}
-	bev = bufferevent_openssl_filter_new(base, plain, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		xasprintf(cause, "bufferevent_openssl_filter_new failed");
-		return (NULL);
-	}
-	return (bev);
-}
-
-/* Implicit TLS (--smtps): a TLS bufferevent on the socket itself. */
 struct bufferevent *
 tls_accept_socket(struct tls *t, struct event_base *base, int fd,
     char **cause)
@@ -288,6 +266,21 @@ tls_session_info(struct bufferevent *bev, const char **protocol,
 
 	*protocol = ssl != NULL ? SSL_get_version(ssl) : NULL;
 	*cipher = ssl != NULL ? SSL_get_cipher_name(ssl) : NULL;
+}
+
+/*
+ * Send a close_notify on a TLS bufferevent (no-op for a plain one), so
+ * the peer sees a clean end of the TLS stream before our FIN.
+ */
+void
+tls_shutdown(struct bufferevent *bev)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl != NULL && SSL_is_init_finished(ssl)) {
+		if (SSL_shutdown(ssl) < 0)
+			ERR_clear_error();
+	}
 }
 
 /* Why a TLS bufferevent failed, for the log; caller frees. */

@@ -20,10 +20,9 @@ struct tls *tls_new(const char *, const char *, const char *, char **);
 void	tls_free(struct tls *);
 const char *tls_fingerprint(const struct tls *);
 int	tls_self_signed(const struct tls *);
-struct bufferevent *tls_wrap(struct tls *, struct event_base *,
-	    struct bufferevent *, char **);
 struct bufferevent *tls_accept_socket(struct tls *, struct event_base *,
 	    int, char **);
+void	tls_shutdown(struct bufferevent *);
 void	tls_session_info(struct bufferevent *, const char **, const char **);
 char	*tls_error(struct bufferevent *);
 
