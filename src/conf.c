@@ -122,10 +122,6 @@ static const char *const conf_names[] = {
 	"config", NULL
 };
 
-static const char *const conf_stages[] = {
-	"connect", "helo", "auth", "mail", "rcpt", "data"
-};
-
 /* struct config keeps one source byte per directive in src[]. */
 _Static_assert(MS_NITEMS(conf_table) <= sizeof(((struct config *)0)->src),
     "struct config src[] too small for conf_table");
@@ -421,11 +417,11 @@ conf_apply(struct config *cfg, const struct conf_directive *d,
 	char		 *base = (char *)cfg, *w = NULL, *problem = NULL;
 	char		 *rcause = NULL;
 	struct rule	  rule;
-	char		***list, *word;
-	size_t		 *count, i, idx, n;
+	char		***list;
+	size_t		 *count, i, idx;
 	uint64_t	  u;
 	enum log_level	  level;
-	const char	 *p, *stage;
+	const char	 *p;
 	int		  b, ival = 0, take, ret = -1;
 
 	idx = d - conf_table;
@@ -585,29 +581,10 @@ conf_apply(struct config *cfg, const struct conf_directive *d,
 			cfg->log_level = level;
 		break;
 	case CONF_T_RULE:
-		/*
-		 * Only the stage word is checked here; rules_parse.c owns
-		 * the grammar and reports the rest with its own columns.
-		 */
+		/* rules_parse.c owns the grammar and its error columns. */
 		p = value + strspn(value, " \t");
 		if (*p == '\0') {
 			conf_fail(&problem, "empty rule");
-			goto fail;
-		}
-		stage = NULL;
-		n = strcspn(p, " \t");
-		for (i = 0; i < MS_NITEMS(conf_stages); i++) {
-			if (strlen(conf_stages[i]) == n &&
-			    strncmp(p, conf_stages[i], n) == 0)
-				stage = conf_stages[i];
-		}
-		if (stage == NULL) {
-			word = xstrndup(p, n);
-			free(w);
-			w = conf_show(word);
-			free(word);
-			conf_fail(&problem, "unknown stage '%s' (expected"
-			    " connect, helo, auth, mail, rcpt or data)", w);
 			goto fail;
 		}
 		if (rules_parse_line(value, &rule, &rcause) == -1) {

@@ -20,5 +20,7 @@ struct conn *conn_new(struct server *, int, const struct sockaddr *, int,
 void	conn_free(struct conn *);
 void	conn_shutdown_all(struct server *, int);
 unsigned conn_count_busy(const struct server *);
+void	conn_batch_flush(struct server *);
+void	conn_batch_cb(int, short, void *);
 
 #endif /* MAILSINK_CONN_H */

@@ -43,32 +43,47 @@ struct listener {
 	char			 address[128];	/* bound "ip:port" */
 };
 
-/* Parse "HOST:PORT" or "[V6]:PORT" into a socket address. */
+/*
+ * Parse "HOST:PORT" or "[V6]:PORT" into a socket address.  Port 0 is
+ * allowed (the kernel picks one), so libevent's parser, which refuses it,
+ * is not used; HOST may be a name (localhost).
+ */
 static int
 listener_resolve(const char *spec, struct sockaddr_storage *ss, int *sslen,
     char **cause)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		 host[256];
-	const char	*colon;
+	const char	*hstart, *hend, *port;
 	int		 error;
 
-	*sslen = (int)sizeof(*ss);
-	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)ss,
-	    sslen) == 0)
-		return (0);
-	if ((colon = strrchr(spec, ':')) == NULL ||
-	    (size_t)(colon - spec) >= sizeof(host) || colon == spec) {
+	if (spec[0] == '[') {
+		hstart = spec + 1;
+		if ((hend = strchr(hstart, ']')) == NULL || hend[1] != ':') {
+			xasprintf(cause, "%s: expected [ADDRESS]:PORT", spec);
+			return (-1);
+		}
+		port = hend + 2;
+	} else {
+		hstart = spec;
+		if ((hend = strrchr(spec, ':')) == NULL) {
+			xasprintf(cause, "%s: expected ADDRESS:PORT", spec);
+			return (-1);
+		}
+		port = hend + 1;
+	}
+	if (hend == hstart || (size_t)(hend - hstart) >= sizeof(host) ||
+	    *port == '\0') {
 		xasprintf(cause, "%s: expected ADDRESS:PORT", spec);
 		return (-1);
 	}
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
+	memcpy(host, hstart, (size_t)(hend - hstart));
+	host[hend - hstart] = '\0';
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	if ((error = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
 		xasprintf(cause, "%s: %s", spec, gai_strerror(error));
 		return (-1);
 	}

@@ -544,6 +544,7 @@ rules_parse_line(const char *text, struct rule *out, char **cause)
 {
 	struct rules_parse_state	 st;
 	const struct rules_parse_word	*w;
+	char				*hint;
 	size_t				 i, k;
 	int				 ret = -1;
 
@@ -569,6 +570,11 @@ rules_parse_line(const char *text, struct rule *out, char **cause)
 	}
 	if (k == MS_NITEMS(rules_parse_stages)) {
 		(void)rules_parse_failw(&st, w, "unknown stage");
+		/* Say what would have been right. */
+		xasprintf(&hint, "%s (expected connect, helo, auth, mail,"
+		    " rcpt or data)", st.cause);
+		free(st.cause);
+		st.cause = hint;
 		goto fail;
 	}
 	out->stage = (enum smtp_stage)k;

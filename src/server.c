@@ -151,6 +151,7 @@ server_new(const struct config *cfg, int argc, char **argv, char **cause)
 	s->argc = argc;
 	s->argv = argv;
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->committing);
 	s->sid_seed = server_seed();
 	if ((s->base = event_base_new()) == NULL) {
 		xasprintf(cause, "event_base_new failed");
@@ -164,8 +165,12 @@ server_new(const struct config *cfg, int argc, char **argv, char **cause)
 		strlcpy(s->hostname, "localhost", sizeof(s->hostname));
 	s->hostname[sizeof(s->hostname) - 1] = '\0';
 
+	if ((s->commit_ev = event_new(s->base, -1, 0, conn_batch_cb, s)) ==
+	    NULL)
+		fatalx("server_new: event_new failed");
 	mime_init();
 	if ((s->store = store_open(cfg->db, 0, cause)) == NULL) {
+		event_free(s->commit_ev);
 		event_base_free(s->base);
 		free(s);
 		return (NULL);
@@ -402,8 +407,13 @@ server_free(struct server *s)
 
 	if (s == NULL)
 		return;
+	/* Whatever the last loop turn wrote is committed before we go. */
+	if (s->store != NULL)
+		conn_batch_flush(s);
 	while (!TAILQ_EMPTY(&s->conns))
 		conn_free(TAILQ_FIRST(&s->conns));
+	if (s->store != NULL)
+		conn_batch_flush(s);
 	for (i = 0; i < s->nlisteners; i++)
 		listener_free(s->listeners[i]);
 	free(s->listeners);
@@ -416,6 +426,8 @@ server_free(struct server *s)
 	if (s->drain_timer != NULL)
 		event_free(s->drain_timer);
 	store_close(s->store);
+	if (s->commit_ev != NULL)
+		event_free(s->commit_ev);
 	tls_free(s->tls);
 	authdb_free(s->authdb);
 	rules_free(s->rules);

@@ -40,6 +40,8 @@ struct server {
 	struct listener		**listeners;	/* owned */
 	size_t			 nlisteners;
 	TAILQ_HEAD(, conn)	 conns;		/* open connections */
+	TAILQ_HEAD(, conn)	 committing;	/* waiting for the group commit */
+	struct event		*commit_ev;	/* runs the group commit */
 	unsigned		 nconns;
 	struct event		*sig_int;
 	struct event		*sig_term;

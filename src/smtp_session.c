@@ -288,6 +288,9 @@ smtp_session_error(struct smtp_session *s, struct buf *out)
 		return (SMTP_ACT_CONTINUE);
 	smtp_reply(out, 421, "4.7.0", "%s Error: too many errors",
 	    s->policy->hostname);
+	if (s->env.has_mail)
+		smtp_session_record(s, SMTP_TXN_ABANDONED,
+		    smtp_session_txn_stage(s), NULL, NULL, 0);
 	s->outcome = "errors";
 	s->state = SMTP_STATE_CLOSED;
 	return (SMTP_ACT_CLOSE_AFTER_FLUSH);
@@ -1350,7 +1353,11 @@ smtp_session_shutdown(struct smtp_session *s, struct buf *out)
 void
 smtp_session_closed(struct smtp_session *s, const char *reason)
 {
-	if (s->env.has_mail)
+	/*
+	 * Only a client that went away abandoned its transaction; when the
+	 * server closed (a rule's 421 or drop), that was recorded already.
+	 */
+	if (s->env.has_mail && s->outcome == NULL)
 		smtp_session_record(s, SMTP_TXN_ABANDONED,
 		    smtp_session_txn_stage(s), NULL, NULL, 0);
 	smtp_session_reset_txn(s);

@@ -52,13 +52,16 @@
 
 #define STORE_BUSY_MS		5000		/* wait for a lock, ms */
 #define STORE_BLOB_CHUNK	(64 * 1024)	/* spool to blob copy size */
-#define STORE_TIME_LEN		32		/* "2026-11-23T16:41:28.123Z" */
+#define STORE_CHECK_SEC		2		/* budget of the check at open */
 
 /* The statements prepared at open, by index into store_sql[]. */
 enum store_sql_id {
 	STORE_BEGIN,
 	STORE_COMMIT,
 	STORE_ROLLBACK,
+	STORE_SAVEPOINT,
+	STORE_RELEASE,
+	STORE_ROLLBACK_TO,
 	STORE_SESS_BEGIN,
 	STORE_SESS_END,
 	STORE_MSG_INSERT,
@@ -118,6 +121,9 @@ static const char *const store_sql[STORE_NSQL] = {
 	[STORE_BEGIN] = "BEGIN IMMEDIATE",
 	[STORE_COMMIT] = "COMMIT",
 	[STORE_ROLLBACK] = "ROLLBACK",
+	[STORE_SAVEPOINT] = "SAVEPOINT one",
+	[STORE_RELEASE] = "RELEASE one",
+	[STORE_ROLLBACK_TO] = "ROLLBACK TO one",
 	[STORE_SESS_BEGIN] =
 	    "INSERT INTO sessions (started, client) VALUES (?, ?)",
 	[STORE_SESS_END] =
@@ -183,9 +189,9 @@ struct store {
 	int		 empty;		/* read-only, no schema yet */
 	int		 bindrc;	/* first failed bind since last run */
 	sqlite3_stmt	*stmt[STORE_NSQL];	/* prepared, or NULL */
+	int		 batch;		/* a group commit is open */
 };
 
-static void	store_now(char *, size_t);
 static int	store_prepare(struct store *, char **);
 static int	store_ready(struct store *, char **);
 static void	store_bind_text(struct store *, sqlite3_stmt *, int,
@@ -213,7 +219,7 @@ static int	store_msg_rows(struct store *, sqlite3_stmt *,
 static int	store_sess_fill(struct store *, struct store_sess *, char **);
 
 /* Format the current time as RFC 3339 UTC with milliseconds. */
-static void
+void
 store_now(char *buf, size_t len)
 {
 	struct timespec	 ts;
@@ -273,6 +279,72 @@ store_ready(struct store *st, char **cause)
 		return (-1);
 	st->empty = 0;
 	return (0);
+}
+
+/* Progress handler: nonzero (stop) once the deadline has passed. */
+static int
+store_check_progress(void *arg)
+{
+	const struct timespec	*deadline = arg;
+	struct timespec		 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec > deadline->tv_sec ||
+	    (now.tv_sec == deadline->tv_sec &&
+	    now.tv_nsec >= deadline->tv_nsec));
+}
+
+/*
+ * Before the server writes to an existing store, check it: a damaged file
+ * must be refused, not written over (a write would spread the damage and
+ * lose what a recovery could still save).  quick_check reads every page,
+ * so on a very large store it is given STORE_CHECK_SEC and then skipped
+ * with a log line: a slow start would be worse than a check left undone,
+ * and SQLite still refuses damaged pages when it meets them.
+ */
+static int
+store_check(struct store *st, char **cause)
+{
+	sqlite3_stmt	*stmt = NULL;
+	struct timespec	 deadline;
+	char		*first = NULL, *p;
+	int		 rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += STORE_CHECK_SEC;
+	sqlite3_progress_handler(st->db, 10000, store_check_progress,
+	    &deadline);
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(3)", -1, &stmt,
+	    NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (first == NULL)
+			first = xstrdup((const char *)sqlite3_column_text(stmt,
+			    0) != NULL ? (const char *)sqlite3_column_text(
+			    stmt, 0) : "?");
+		rc = SQLITE_OK;
+	}
+	sqlite3_progress_handler(st->db, 0, NULL, NULL);
+	if ((rc & 0xff) == SQLITE_INTERRUPT) {
+		log_warnx("%s: store check skipped after %d s (large store)",
+		    st->path, STORE_CHECK_SEC);
+		rc = SQLITE_DONE;
+	} else if (rc != SQLITE_DONE) {
+		xasprintf(cause, "%s: store is corrupt (%s); refusing to write"
+		    " to it (sqlite3 %s .recover can save what is left)",
+		    st->path, sqlite3_errmsg(st->db), st->path);
+	} else if (first != NULL && strcmp(first, "ok") != 0) {
+		/* quick_check's report spans lines; a log line must not. */
+		for (p = first; *p != '\0'; p++)
+			if (*p == '\n')
+				*p = ' ';
+		xasprintf(cause, "%s: store is corrupt (%s); refusing to write"
+		    " to it (sqlite3 %s .recover can save what is left)",
+		    st->path, first, st->path);
+		rc = SQLITE_CORRUPT;
+	}
+	sqlite3_finalize(stmt);
+	free(first);
+	return (rc == SQLITE_DONE ? 0 : -1);
 }
 
 /*
@@ -340,6 +412,10 @@ store_open(const char *path, int flags, char **cause)
 		goto fail;
 	}
 
+	if (!(flags & STORE_READONLY) && !memory && version > 0 &&
+	    store_check(st, cause) == -1)
+		goto fail;
+
 	if (flags & STORE_READONLY) {
 		if (version == 0) {
 			st->empty = 1;
@@ -372,7 +448,7 @@ store_open(const char *path, int flags, char **cause)
 		sqlite3_finalize(stmt);
 		stmt = NULL;
 	}
-	if (sqlite3_exec(st->db, "PRAGMA synchronous = FULL; "
+	if (sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL; "
 	    "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) != SQLITE_OK) {
 		xasprintf(cause, "%s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
@@ -516,6 +592,10 @@ store_run(struct store *st, sqlite3_stmt *stmt, const char *what,
 static int
 store_begin(struct store *st, char **cause)
 {
+	/* Inside a group commit, each write is a savepoint of its own. */
+	if (st->batch)
+		return (store_run(st, st->stmt[STORE_SAVEPOINT], "savepoint",
+		    cause));
 	return (store_run(st, st->stmt[STORE_BEGIN], "begin", cause));
 }
 
@@ -523,6 +603,9 @@ store_begin(struct store *st, char **cause)
 static int
 store_commit(struct store *st, char **cause)
 {
+	if (st->batch)
+		return (store_run(st, st->stmt[STORE_RELEASE], "release",
+		    cause));
 	return (store_run(st, st->stmt[STORE_COMMIT], "commit", cause));
 }
 
@@ -533,8 +616,23 @@ store_commit(struct store *st, char **cause)
 static void
 store_rollback(struct store *st)
 {
-	if (sqlite3_get_autocommit(st->db))
+	if (sqlite3_get_autocommit(st->db)) {
+		/* SQLite gave up the whole transaction, batch and all. */
+		st->batch = 0;
 		return;
+	}
+	if (st->batch) {
+		/* Undo this write only; the batch goes on. */
+		if (sqlite3_step(st->stmt[STORE_ROLLBACK_TO]) != SQLITE_DONE)
+			log_warnx("%s: rollback to: %s", st->path,
+			    sqlite3_errmsg(st->db));
+		store_done(st, st->stmt[STORE_ROLLBACK_TO]);
+		if (sqlite3_step(st->stmt[STORE_RELEASE]) != SQLITE_DONE)
+			log_warnx("%s: release: %s", st->path,
+			    sqlite3_errmsg(st->db));
+		store_done(st, st->stmt[STORE_RELEASE]);
+		return;
+	}
 	if (sqlite3_step(st->stmt[STORE_ROLLBACK]) != SQLITE_DONE)
 		log_warnx("%s: rollback: %s", st->path,
 		    sqlite3_errmsg(st->db));
@@ -798,18 +896,67 @@ fail:
 }
 
 /*
+ * Open a group commit: every write until store_batch_commit() goes into
+ * one transaction (each its own savepoint, so one failed message does not
+ * undo the others).  One commit, one WAL sync, many messages.  Returns 0,
+ * or -1 with *cause set.
+ */
+int
+store_batch_begin(struct store *st, char **cause)
+{
+	if (st->batch)
+		fatalx("%s: batch already open", __func__);
+	if (store_run(st, st->stmt[STORE_BEGIN], "begin", cause) == -1)
+		return (-1);
+	st->batch = 1;
+	return (0);
+}
+
+/* Whether a group commit is open. */
+int
+store_batch_open(const struct store *st)
+{
+	return (st->batch);
+}
+
+/*
+ * Commit the group.  Returns 0 when everything written since
+ * store_batch_begin() is durable, or -1 with *cause set when none of it
+ * is (the transaction is rolled back).
+ */
+int
+store_batch_commit(struct store *st, char **cause)
+{
+	if (!st->batch)
+		fatalx("%s: no batch open", __func__);
+	st->batch = 0;
+	if (sqlite3_get_autocommit(st->db)) {
+		xasprintf(cause, "%s: the batch was rolled back", st->path);
+		return (-1);
+	}
+	if (store_commit(st, cause) == -1) {
+		store_rollback(st);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Record the start of a session from client (address text).  Returns 0
  * with the session id in *id, or -1 with *cause set.
  */
 int
-store_session_begin(struct store *st, const char *client, int64_t *id,
-    char **cause)
+store_session_begin(struct store *st, const char *client,
+    const char *started, int64_t *id, char **cause)
 {
 	sqlite3_stmt	*stmt = st->stmt[STORE_SESS_BEGIN];
 	char		 now[STORE_TIME_LEN];
 
-	store_now(now, sizeof now);
-	store_bind_text(st, stmt, 1, now);
+	if (started == NULL) {
+		store_now(now, sizeof now);
+		started = now;
+	}
+	store_bind_text(st, stmt, 1, started);
 	store_bind_text(st, stmt, 2, client != NULL ? client : "");
 	if (store_run(st, stmt, "insert session", cause) == -1)
 		return (-1);

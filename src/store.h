@@ -19,6 +19,7 @@ struct query;
 struct spool;
 
 #define STORE_READONLY	0x01	/* open for reading only (CLI) */
+#define STORE_TIME_LEN	32	/* "2026-11-23T16:41:28.123Z" and NUL */
 #define STORE_NOCREATE	0x02	/* writer that must not create the file */
 
 struct store;
@@ -91,7 +92,12 @@ void	store_close(struct store *);
 const char *store_path(const struct store *);
 
 /* Writer side (the server). */
-int	store_session_begin(struct store *, const char *, int64_t *, char **);
+void	store_now(char *, size_t);
+int	store_batch_begin(struct store *, char **);
+int	store_batch_open(const struct store *);
+int	store_batch_commit(struct store *, char **);
+int	store_session_begin(struct store *, const char *, const char *,
+	    int64_t *, char **);
 int	store_session_end(struct store *, int64_t, const struct store_peer *,
 	    const char *, const char *, const char *, char **);
 int	store_message_put(struct store *, int64_t, const struct store_peer *,

@@ -203,10 +203,12 @@ static const struct set_case set_cases[] = {
 	    " 0x0a in value", 0 },
 	{ "rule", "", "rule: empty rule", 0 },
 	{ "rule", "   ", "rule: empty rule", 0 },
-	{ "rule", "rcptx * disconnect", "rule: unknown stage 'rcptx'"
-	    " (expected connect, helo, auth, mail, rcpt or data)", 0 },
-	{ "rule", "RCPT * disconnect", "rule: unknown stage 'RCPT'"
-	    " (expected connect, helo, auth, mail, rcpt or data)", 0 },
+	{ "rule", "rcptx * disconnect", "rule: col 1: unknown stage 'rcptx'"
+	    " (expected connect, helo, auth, mail, rcpt or data)",
+	    0 },
+	{ "rule", "RCPT * disconnect", "rule: col 1: unknown stage 'RCPT'"
+	    " (expected connect, helo, auth, mail, rcpt or data)",
+	    0 },
 	{ "rule-seed", "18446744073709551615",
 	    "rule-seed 18446744073709551615", 1 },
 	{ "rule-seed", "18446744073709551616", "rule-seed: invalid number"
@@ -415,8 +417,8 @@ static const struct bad_case parse_bad[] = {
 	{ "escape char", "db \x1b[31m\n", 0,
 	    "f.conf:1:4: control character 0x1b" },
 	{ "rule bad stage", "rule  recipient * disconnect\n", 0,
-	    "f.conf:1:7: rule: unknown stage 'recipient' (expected connect,"
-	    " helo, auth, mail, rcpt or data)" },
+	    "f.conf:1:7: rule: unknown stage 'recipient'"
+	    " (expected connect, helo, auth, mail, rcpt or data)" },
 	{ "rule empty", "rule   # nothing\n", 0,
 	    "f.conf:1:1: rule: missing value" },
 	{ "rule unterminated", "rule data * reply 554 \"oops\n", 0,

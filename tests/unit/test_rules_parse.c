@@ -110,11 +110,14 @@ static const struct text_case good_cases[] = {
 static const struct text_case bad_cases[] = {
 	{ "empty", "", "col 1: missing stage" },
 	{ "blanks only", "  \t ", "col 1: missing stage" },
-	{ "bad stage", "rpct * accept", "col 1: unknown stage 'rpct'" },
+	{ "bad stage", "rpct * accept", "col 1: unknown stage 'rpct'"
+	    " (expected connect, helo, auth, mail, rcpt or data)" },
 	{ "stage in upper case", "RCPT * accept",
-	    "col 1: unknown stage 'RCPT'" },
+	    "col 1: unknown stage 'RCPT'"
+	    " (expected connect, helo, auth, mail, rcpt or data)" },
 	{ "stage after blanks", "   rpct * accept",
-	    "col 4: unknown stage 'rpct'" },
+	    "col 4: unknown stage 'rpct'"
+	    " (expected connect, helo, auth, mail, rcpt or data)" },
 	{ "missing match", "rcpt", "col 1: missing match after 'rcpt'" },
 	{ "missing action", "rcpt *", "col 6: missing action after '*'" },
 	{ "bad action", "rcpt * bounce", "col 8: unknown action 'bounce'" },
@@ -232,9 +235,11 @@ static const struct text_case bad_cases[] = {
 	{ "long word cut in the message",
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx * accept",
 	    "col 1: unknown stage "
-	    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'" },
+	    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"
+	    " (expected connect, helo, auth, mail, rcpt or data)" },
 	{ "control byte escaped in the message", "rc\x01pt * accept",
-	    "col 1: unknown stage 'rc\\x01pt'" },
+	    "col 1: unknown stage 'rc\\x01pt'"
+	    " (expected connect, helo, auth, mail, rcpt or data)" },
 };
 
 static void

@@ -574,7 +574,7 @@ test_put_memory_spool(void **state)
 	int64_t			 id = 0, sess;
 	char			*cause = NULL, *raw;
 
-	assert_int_equal(store_session_begin(st, "192.0.2.7", &sess, &cause),
+	assert_int_equal(store_session_begin(st, "192.0.2.7", NULL, &sess, &cause),
 	    0);
 	t_env(&env, "j@x.test", rcpts, MS_NITEMS(rcpts));
 	sp = t_spool(data, sizeof data - 1, 5);
@@ -1097,9 +1097,9 @@ test_sessions(void **state)
 	int64_t			  s1, s2, s3, id;
 	char			 *cause = NULL, *text;
 
-	assert_int_equal(store_session_begin(st, "10.0.0.1", &s1, &cause), 0);
-	assert_int_equal(store_session_begin(st, "10.0.0.2", &s2, &cause), 0);
-	assert_int_equal(store_session_begin(st, "10.0.0.3", &s3, &cause), 0);
+	assert_int_equal(store_session_begin(st, "10.0.0.1", NULL, &s1, &cause), 0);
+	assert_int_equal(store_session_begin(st, "10.0.0.2", NULL, &s2, &cause), 0);
+	assert_int_equal(store_session_begin(st, "10.0.0.3", NULL, &s3, &cause), 0);
 	assert_true(s1 < s2 && s2 < s3);
 
 	id = t_put(st, s1, "a@x.test", "b@y.test", "Subject: one\r\n\r\n");
@@ -1227,7 +1227,7 @@ test_reader_sees_writer(void **state)
 	assert_int_equal(count, 0);
 	assert_int_equal(store_msg_latest(r, &latest, &cause), 1);
 
-	assert_int_equal(store_session_begin(w, "127.0.0.1", &sess, &cause),
+	assert_int_equal(store_session_begin(w, "127.0.0.1", NULL, &sess, &cause),
 	    0);
 	id = t_put(w, sess, "a@x.test", "b@y.test", "Subject: live\r\n\r\n");
 	assert_int_equal(store_msg_count(r, NULL, &count, &cause), 0);
