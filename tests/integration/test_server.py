@@ -45,6 +45,20 @@ class ListenTest(ServerTestCase):
                                       simple_message('port %d' % p)))
         self.assertEqual(sorted(m['id'] for m in s.messages()), sorted(ids))
 
+    def test_ipv6_loopback_port_zero(self):
+        try:
+            probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            probe.bind(('::1', 0))
+            probe.close()
+        except OSError:
+            self.skipTest('no IPv6 loopback here')
+        s = self.start(smtp=['[::1]:0'])
+        line = [l for l in s.stdout_lines if l.startswith('listening: smtp')]
+        self.assertRegex(line[0], r'^listening: smtp \[::1\]:[1-9]\d*$')
+        port = int(line[0].rsplit(':', 1)[1])
+        with socket.create_connection(('::1', port), timeout=5) as c:
+            self.assertTrue(c.recv(512).startswith(b'220 '))
+
     def test_memory_store(self):
         s = self.start(db=':memory:')
         c = Client(s.port)
