@@ -96,7 +96,8 @@ struct conn {
 	uint64_t		 chunk_left;	/* BDAT octets still to read */
 	int			 chunk_keep;	/* keep or drop this chunk */
 	uint64_t		 since_arm;	/* BDAT octets since re-arm */
-	int			 out_paused;	/* reading off for back-pressure */
+	int			 out_paused;	/* reading off for
+						   back-pressure */
 	int			 in_callback;	/* a callback is on the stack */
 	struct buf		 out;		/* replies being built */
 	int64_t			 session_id;	/* store row, 0 if none yet */

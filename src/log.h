@@ -25,15 +25,22 @@ int	log_level_parse(const char *, enum log_level *);
 enum log_level log_get_level(void);
 int	log_transcript_enabled(void);
 
-void	log_warn(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
-void	log_warnx(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
-void	log_info(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
-void	log_debug(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
-void	log_error(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
+void	log_warn(const char *, ...)
+	    __attribute__((__format__(__printf__, 1, 2)));
+void	log_warnx(const char *, ...)
+	    __attribute__((__format__(__printf__, 1, 2)));
+void	log_info(const char *, ...)
+	    __attribute__((__format__(__printf__, 1, 2)));
+void	log_debug(const char *, ...)
+	    __attribute__((__format__(__printf__, 1, 2)));
+void	log_error(const char *, ...)
+	    __attribute__((__format__(__printf__, 1, 2)));
 void	log_transcript(const char *, char, const char *, size_t);
 
-__dead void fatal(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
-__dead void fatalx(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
+__dead void fatal(const char *, ...)
+	    __attribute__((__format__(__printf__, 1, 2)));
+__dead void fatalx(const char *, ...)
+	    __attribute__((__format__(__printf__, 1, 2)));
 
 char	*log_escape(const char *, size_t);
 

@@ -27,7 +27,8 @@ static const struct mailsink_cmd mailsink_cmds[] = {
 	{ "delete", cmd_delete, "[--db PATH] (ID... | --all)" },
 	{ "sessions", cmd_sessions,
 	    "[--db PATH] [--json] [--rejected] [--limit N]" },
-	{ "export", cmd_export, "[--db PATH] (--mbox FILE | --dir DIR) [QUERY]" },
+	{ "export", cmd_export,
+	    "[--db PATH] (--mbox FILE | --dir DIR) [QUERY]" },
 	{ "check-config", cmd_check_config, "[--config FILE] [OPTIONS]" },
 };
 

@@ -37,7 +37,8 @@
 #include "tls.h"
 #include "xmalloc.h"
 
-#define SERVER_DRAIN_SEC	5	/* busy sessions get this long at stop */
+#define SERVER_DRAIN_SEC	5	/* busy sessions get this long
+					   at stop */
 #define SERVER_DRAIN_POLL_MS	100
 
 static void	server_signal_cb(evutil_socket_t, short, void *);

@@ -32,15 +32,18 @@ struct server {
 	struct tls		*tls;		/* owned, NULL if TLS is off */
 	struct authdb		*authdb;	/* owned, NULL if AUTH is off */
 	struct rules		*rules;		/* owned; swapped on SIGHUP */
-	uint64_t		 rule_seed;	/* seed the rules started with */
-	int			 argc;		/* serve's arguments, to reload */
+	uint64_t		 rule_seed;	/* seed the rules started
+						   with */
+	int			 argc;		/* serve's arguments,
+						   to reload */
 	char			**argv;		/* the config the same way */
 	struct smtp_policy	 policy;	/* template copied per conn */
 	char			 hostname[256];
 	struct listener		**listeners;	/* owned */
 	size_t			 nlisteners;
 	TAILQ_HEAD(, conn)	 conns;		/* open connections */
-	TAILQ_HEAD(, conn)	 committing;	/* waiting for the group commit */
+	TAILQ_HEAD(, conn)	 committing;	/* waiting for the group
+						   commit */
 	struct event		*commit_ev;	/* runs the group commit */
 	unsigned		 nconns;
 	struct event		*sig_int;

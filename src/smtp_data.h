@@ -21,7 +21,8 @@
 #define SMTP_DATA_BARE_CR	0x02	/* a CR not followed by LF */
 #define SMTP_DATA_NUL		0x04	/* a NUL byte */
 #define SMTP_DATA_8BIT		0x08	/* a byte with the high bit set */
-#define SMTP_DATA_LONG_LINE	0x10	/* a line over 1000 octets (5.4.3.1.6) */
+#define SMTP_DATA_LONG_LINE	0x10	/* a line over 1000 octets
+					   (5.4.3.1.6) */
 
 /* Receives unstuffed body bytes; p is valid only during the call. */
 typedef void (*smtp_data_sink_cb)(void *arg, const char *p, size_t len);

@@ -30,14 +30,17 @@
 #define SMTP_QUIRK_SPACE_AFTER_COLON	0x0001	/* "FROM: <a>" */
 #define SMTP_QUIRK_NO_BRACKETS		0x0002	/* "FROM:a@b" */
 #define SMTP_QUIRK_SOURCE_ROUTE		0x0004	/* "<@x:a@b>" */
-#define SMTP_QUIRK_LOWERCASE_VERB	0x0008	/* "mail from:" (set by session) */
-#define SMTP_QUIRK_BARE_LF		0x0010	/* command ended by bare LF (session) */
+#define SMTP_QUIRK_LOWERCASE_VERB	0x0008	/* "mail from:" (set by
+						   session) */
+#define SMTP_QUIRK_BARE_LF		0x0010	/* command ended by bare LF
+						   (session) */
 #define SMTP_QUIRK_SPACE_BEFORE_COLON	0x0020	/* "FROM :<a>" */
 
 enum smtp_parse_status {
 	SMTP_PARSE_OK = 0,
 	SMTP_PARSE_SYNTAX,	/* no FROM:/TO:, junk: 501 5.5.4 */
-	SMTP_PARSE_BAD_ADDR,	/* path syntax: 501 5.1.7 (MAIL) / 5.1.3 (RCPT) */
+	SMTP_PARSE_BAD_ADDR,	/* path syntax: 501 5.1.7 (MAIL) /
+				   5.1.3 (RCPT) */
 	SMTP_PARSE_BAD_PARAM,	/* known parameter, bad value: 501 5.5.4 */
 	SMTP_PARSE_UNKNOWN_PARAM, /* parameter not supported: 555 5.5.4 */
 	SMTP_PARSE_NEED_UTF8	/* non-ASCII path without SMTPUTF8: 553 5.6.7 */
@@ -63,7 +66,8 @@ enum smtp_ret {
 #define SMTP_NOTIFY_DELAY	0x08
 
 struct smtp_mail_args {
-	char		 addr[SMTP_PATH_MAX + 1];   /* "" for the null path <> */
+	char		 addr[SMTP_PATH_MAX + 1];   /* "" for the null
+						       path <> */
 	int		 has_size;		    /* SIZE= given */
 	uint64_t	 size;			    /* SIZE= value */
 	enum smtp_body	 body;			    /* BODY= */
@@ -76,7 +80,8 @@ struct smtp_mail_args {
 };
 
 struct smtp_rcpt_args {
-	char		 addr[SMTP_PATH_MAX + 1];   /* forward-path, no brackets */
+	char		 addr[SMTP_PATH_MAX + 1];   /* forward-path, no
+						       brackets */
 	int		 notify;		    /* SMTP_NOTIFY_* or 0 */
 	char		 orcpt[SMTP_ORCPT_MAX + 1]; /* ORCPT= as sent */
 	int		 quirks;		    /* SMTP_QUIRK_* */

@@ -78,7 +78,8 @@ struct smtp_session {
 	struct envelope	 env;			/* the transaction */
 	int		 rcpt_tried;		/* RCPTs seen in this txn */
 	int		 bdat;			/* txn uses BDAT */
-	int		 bdat_first;		/* current chunk is the txn's first */
+	int		 bdat_first;		/* current chunk is the
+						   txn's first */
 	int		 bdat_last;		/* current chunk is LAST */
 	uint64_t	 bdat_chunk;		/* size of current chunk */
 	int		 bdat_discard;		/* current chunk is refused */
@@ -98,7 +99,8 @@ struct smtp_session {
 	size_t		 pending_len;
 	int		 pending_flags;
 	struct smtp_data_end pending_end;
-	int		 cursor;		/* rule cursor of that command */
+	int		 cursor;		/* rule cursor of that
+						   command */
 	uint64_t	 pause_ms;		/* for SMTP_ACT_PAUSE */
 };
 
@@ -465,7 +467,8 @@ smtp_session_line(struct smtp_session *s, const char *line, size_t len,
 	}
 	transcript_client(s->transcript, line, len, 0);
 	if (flags & SMTP_LINE_NUL) {
-		smtp_reply(out, 500, "5.5.2", "Error: NUL character in command");
+		smtp_reply(out, 500, "5.5.2",
+		    "Error: NUL character in command");
 		act = smtp_session_error(s, out);
 		goto done;
 	}
@@ -836,13 +839,15 @@ smtp_session_bdat_cmd(struct smtp_session *s, const char *args,
 	if (s->state == SMTP_STATE_GREETED || s->state == SMTP_STATE_READY) {
 		s->bdat_discard = 1;
 		s->bdat_refuse_code = 503;
-		strlcpy(s->bdat_refuse_enh, "5.5.1", sizeof(s->bdat_refuse_enh));
+		strlcpy(s->bdat_refuse_enh, "5.5.1",
+		    sizeof(s->bdat_refuse_enh));
 		strlcpy(s->bdat_refuse_text, "Error: need MAIL command",
 		    sizeof(s->bdat_refuse_text));
 	} else if (s->state == SMTP_STATE_MAIL) {
 		s->bdat_discard = 1;
 		s->bdat_refuse_code = s->rcpt_tried > 0 ? 554 : 503;
-		strlcpy(s->bdat_refuse_enh, "5.5.1", sizeof(s->bdat_refuse_enh));
+		strlcpy(s->bdat_refuse_enh, "5.5.1",
+		    sizeof(s->bdat_refuse_enh));
 		strlcpy(s->bdat_refuse_text, s->rcpt_tried > 0 ?
 		    "Error: no valid recipients" : "Error: need RCPT command",
 		    sizeof(s->bdat_refuse_text));
@@ -975,7 +980,10 @@ smtp_session_auth_status(struct smtp_session *s, enum sasl_status st,
 {
 	switch (st) {
 	case SASL_CONTINUE:
-		/* RFC 4954 4: "334 " then the base64 challenge (maybe empty). */
+		/*
+		 * RFC 4954 4: "334 " then the base64 challenge (maybe
+		 * empty).
+		 */
 		buf_addf(out, "334 %s\r\n", chal);
 		s->state = SMTP_STATE_AUTH;
 		return (SMTP_ACT_CONTINUE);

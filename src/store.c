@@ -52,7 +52,8 @@
 
 #define STORE_BUSY_MS		5000		/* wait for a lock, ms */
 #define STORE_BLOB_CHUNK	(64 * 1024)	/* spool to blob copy size */
-#define STORE_CHECK_SEC		2		/* budget of the check at open */
+#define STORE_CHECK_SEC		2		/* budget of the check
+						   at open */
 
 /* The statements prepared at open, by index into store_sql[]. */
 enum store_sql_id {

@@ -290,7 +290,8 @@ test_challenge(void **state)
 		const char	*pattern;
 	} cases[] = {
 		{ "mx.test", "^<[0-9]+\\.[0-9]+@mx\\.test>$" },
-		{ "mail.example.org", "^<[0-9]+\\.[0-9]+@mail\\.example\\.org>$" },
+		{ "mail.example.org",
+		    "^<[0-9]+\\.[0-9]+@mail\\.example\\.org>$" },
 		{ NULL, "^<[0-9]+\\.[0-9]+@[^@<>]+>$" },
 	};
 	struct authdb	*db;

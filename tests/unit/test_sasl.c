@@ -138,7 +138,8 @@ test_b64_decode_table(void **state)
 		rc = sasl_base64_decode(c->in, inlen, out, outsz, &got);
 		if (!c->ok) {
 			if (rc != -1)
-				fail_msg("%s: got rc %d len %zu \"%s\", want -1",
+				fail_msg("%s: got rc %d len %zu \"%s\", "
+				    "want -1",
 				    c->label, rc, got, show(out, got, 0));
 			continue;
 		}
@@ -312,7 +313,8 @@ struct exch_case {
 };
 
 #define RFC2195_CHAL	"<1896.697170952@postoffice.reston.mci.net>"
-#define RFC2195_CHAL64	"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+"
+#define RFC2195_CHAL64	\
+	"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+"
 #define RFC2195_RESP	"dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw"
 #define RFC2195_DIGEST	"b913a602c7eda7a495b4e6e7334d3890"
 #define USER64		"VXNlcm5hbWU6"		/* "Username:" */

@@ -74,7 +74,8 @@ struct driver {
 	int		 commit_fail;
 	int64_t		 next_id;
 	int		 records;	/* print txn records */
-	struct buf	 out;		/* replies and markers not yet matched */
+	struct buf	 out;		/* replies and markers not
+					   yet matched */
 	struct check_stub checks[MAX_CHECKS];
 	size_t		 nchecks;
 	char		 password[128];	/* @policy password= */
@@ -531,7 +532,8 @@ run_script(const char *path, const char *name)
 			driver_feed(&d, bytes, n - 1);
 		} else if (strncmp(line, "C< ", 3) == 0) {
 			driver_expect_drained(&d);
-			driver_feed(&d, bytes, driver_unescape(line + 3, bytes));
+			driver_feed(&d, bytes,
+			    driver_unescape(line + 3, bytes));
 		} else if (strncmp(line, "S: ", 3) == 0)
 			driver_expect(&d, line + 3);
 		else

@@ -574,8 +574,8 @@ test_put_memory_spool(void **state)
 	int64_t			 id = 0, sess;
 	char			*cause = NULL, *raw;
 
-	assert_int_equal(store_session_begin(st, "192.0.2.7", NULL, &sess, &cause),
-	    0);
+	assert_int_equal(store_session_begin(st, "192.0.2.7", NULL, &sess,
+	    &cause), 0);
 	t_env(&env, "j@x.test", rcpts, MS_NITEMS(rcpts));
 	sp = t_spool(data, sizeof data - 1, 5);
 	assert_non_null(spool_mem(sp, &len));
@@ -690,7 +690,8 @@ test_put_empty_message(void **state)
 	t_env(&env, "a@x.test", rcpts, 1);
 	sp = spool_new();
 	spool_reset(sp, 0);
-	if (store_message_put(st, 0, NULL, &env, NULL, sp, NULL, &id, &cause) == -1)
+	if (store_message_put(st, 0, NULL, &env, NULL, sp, NULL, &id,
+	    &cause) == -1)
 		fail_msg("put: %s", cause);
 	assert_int_equal(store_msg_raw(st, id, &raw, &len, &cause), 0);
 	assert_int_equal(len, 0);
@@ -715,8 +716,8 @@ test_put_oversize_refused(void **state)
 	sp = spool_new();
 	spool_reset(sp, 10);
 	assert_int_equal(spool_write(sp, "0123456789abc", 13, &cause), 0);
-	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL, &id,
-	    &cause), -1);
+	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL,
+	    &id, &cause), -1);
 	assert_non_null(cause);
 	free(cause);
 	assert_int_equal(store_msg_count(st, NULL, &count, &cause), 0);
@@ -746,8 +747,8 @@ test_put_failure_rolls_back(void **state)
 	data = calloc(1, size);
 	assert_non_null(data);
 	sp = t_spool(data, size, size);
-	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL, &id,
-	    &cause), -1);
+	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL,
+	    &id, &cause), -1);
 	if (cause == NULL || strstr(cause, "insert recipient") == NULL)
 		fail_msg("cause \"%s\"", cause);
 	free(cause);
@@ -788,8 +789,8 @@ test_recipients_columns(void **state)
 	r.notify = SMTP_NOTIFY_NEVER;
 	envelope_add_rcpt(&env, &r);
 	sp = t_spool("x\r\n", 3, 3);
-	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL, &id,
-	    &cause), 0);
+	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL,
+	    &id, &cause), 0);
 	store_close(st);
 
 	snprintf(sql, sizeof sql, "SELECT group_concat(addr || '|' || "
@@ -886,17 +887,17 @@ test_list_many_recipients(void **state)
 
 	sp = t_spool("x", 1, 1);
 	t_env(&env, "a@x.test", r3, 3);
-	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL, &id1,
-	    &cause), 0);
+	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL,
+	    &id1, &cause), 0);
 	envelope_clear(&env);
 	/* No recipients at all (possible only by hand): the join keeps it. */
 	t_env(&env, "b@x.test", r0, 0);
-	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL, &id2,
-	    &cause), 0);
+	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL,
+	    &id2, &cause), 0);
 	envelope_clear(&env);
 	t_env(&env, "c@x.test", r3, 2);
-	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL, &id3,
-	    &cause), 0);
+	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL,
+	    &id3, &cause), 0);
 	envelope_clear(&env);
 
 	/* A limit counts messages, not recipient rows. */
@@ -1097,9 +1098,12 @@ test_sessions(void **state)
 	int64_t			  s1, s2, s3, id;
 	char			 *cause = NULL, *text;
 
-	assert_int_equal(store_session_begin(st, "10.0.0.1", NULL, &s1, &cause), 0);
-	assert_int_equal(store_session_begin(st, "10.0.0.2", NULL, &s2, &cause), 0);
-	assert_int_equal(store_session_begin(st, "10.0.0.3", NULL, &s3, &cause), 0);
+	assert_int_equal(store_session_begin(st, "10.0.0.1", NULL, &s1,
+	    &cause), 0);
+	assert_int_equal(store_session_begin(st, "10.0.0.2", NULL, &s2,
+	    &cause), 0);
+	assert_int_equal(store_session_begin(st, "10.0.0.3", NULL, &s3,
+	    &cause), 0);
 	assert_true(s1 < s2 && s2 < s3);
 
 	id = t_put(st, s1, "a@x.test", "b@y.test", "Subject: one\r\n\r\n");
@@ -1227,8 +1231,8 @@ test_reader_sees_writer(void **state)
 	assert_int_equal(count, 0);
 	assert_int_equal(store_msg_latest(r, &latest, &cause), 1);
 
-	assert_int_equal(store_session_begin(w, "127.0.0.1", NULL, &sess, &cause),
-	    0);
+	assert_int_equal(store_session_begin(w, "127.0.0.1", NULL, &sess,
+	    &cause), 0);
 	id = t_put(w, sess, "a@x.test", "b@y.test", "Subject: live\r\n\r\n");
 	assert_int_equal(store_msg_count(r, NULL, &count, &cause), 0);
 	assert_int_equal(count, 1);
