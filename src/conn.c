@@ -654,9 +654,18 @@ conn_act(struct conn *c, enum smtp_action act)
 			conn_flush(c);
 			c->mode = CONN_MODE_TLS_WAIT;
 			bufferevent_disable(c->bev, EV_READ);
+			/*
+			 * If the 220 went out already, start TLS on the next
+			 * loop turn, not here: the caller still holds the
+			 * plain bufferevent's input, which TLS replaces.
+			 */
 			if (evbuffer_get_length(bufferevent_get_output(
-			    c->bev)) == 0)
-				conn_start_tls(c);
+			    c->bev)) == 0) {
+				tv.tv_sec = 0;
+				tv.tv_usec = 0;
+				if (event_add(c->pause, &tv) == -1)
+					fatalx("conn_act: event_add failed");
+			}
 			return;
 		case SMTP_ACT_DATA:
 			conn_flush(c);
@@ -807,8 +816,7 @@ conn_start_tls(struct conn *c)
 
 	dropped = evbuffer_get_length(in) + smtp_line_pending(c->framer);
 	if (dropped > 0)
-		log_info("%s smtp starttls discarded=%zu octets pipelined after"
-		    " STARTTLS", c->sid, dropped);
+		log_info("%s smtp starttls discarded=%zu", c->sid, dropped);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	smtp_line_reset(c->framer);
 	/*
@@ -976,12 +984,18 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 }
 
-/* A delay rule's time is up: go on with the paused command. */
+/* A delay rule ended (resume the paused command), or TLS is due to start. */
 static void
 conn_pause_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (c->mode == CONN_MODE_TLS_WAIT) {
+		conn_start_tls(c);
+		if (c->mode == CONN_MODE_DEAD)
+			conn_free(c);
+		return;
+	}
 	c->in_callback = 1;
 	c->mode = CONN_MODE_LINE;
 	conn_arm(c);

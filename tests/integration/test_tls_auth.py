@@ -641,7 +641,9 @@ class RawTest(TlsAuthCase):
         self.assertTls(m)
         log = s.log_text()
         self.assertNotIn('evil@attacker.test', log)
-        self.assertIn('discarded=', log)
+        # Exactly the injected line is counted, not STARTTLS itself.
+        self.assertIn('discarded=%d' % len(b'MAIL FROM:<evil@attacker.test>'
+                                           b'\r\n'), log)
         self.hang_up(c)
         s.wait_sessions_ended(1)
         t = s.cli_ok('show', '--transcript', str(mid)).decode()
@@ -650,6 +652,18 @@ class RawTest(TlsAuthCase):
         sess = [x for x in s.sessions() if mid in x.get('messages', [])]
         self.assertEqual(len(sess), 1)
         self.assertEqual(sess[0]['rejections'], [])
+
+    def test_plain_starttls_discards_nothing(self):
+        """A client that waits for the 220 has nothing discarded."""
+        s = self.serve()
+        c = self.connect(s)
+        c.ehlo()
+        self.assertCmd(c, 'STARTTLS', '220 2.0.0')
+        c.sock = tls_context().wrap_socket(c.sock)
+        c.ehlo('x')
+        self.assertCmd(c, 'NOOP', '250 2.0.0')
+        self.assertNotIn('discarded=', s.log_text())
+        self.hang_up(c)
 
     def test_starttls_injection_whole_transaction(self):
         """The same with the injected command already framed as a full
