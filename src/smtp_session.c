@@ -206,6 +206,20 @@ smtp_session_free(struct smtp_session *s)
 	free(s);
 }
 
+/*
+ * Record in the transcript the replies appended to out since start.  out
+ * may still be unallocated when nothing was appended (a delayed
+ * greeting), so nothing is computed from its data then.
+ */
+static void
+smtp_session_said(struct smtp_session *s, const struct buf *out,
+    size_t start)
+{
+	if (out->len > start)
+		transcript_server(s->transcript, out->data + start,
+		    out->len - start);
+}
+
 /* Forget the transaction (RSET semantics, RFC 5321 4.1.1.5). */
 static void
 smtp_session_reset_txn(struct smtp_session *s)
@@ -373,7 +387,7 @@ smtp_session_connect(struct smtp_session *s, struct buf *out)
 	s->state = SMTP_STATE_GREETED;
 	act = SMTP_ACT_CONTINUE;
 done:
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 	return (act);
 }
 
@@ -490,7 +504,7 @@ smtp_session_line(struct smtp_session *s, const char *line, size_t len,
 	if (act != SMTP_ACT_PAUSE)
 		s->pending = SMTP_PENDING_NONE;
 done:
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 	return (act);
 }
 
@@ -526,7 +540,7 @@ smtp_session_resume(struct smtp_session *s, struct buf *out)
 	default:
 		fatalx("%s: nothing pending (%d)", __func__, (int)p);
 	}
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 	return (act);
 }
 
@@ -1116,7 +1130,7 @@ smtp_session_auth_line(struct smtp_session *s, const char *line, size_t len,
 	act = smtp_session_auth_status(s, st, chal, out);
 	if (act != SMTP_ACT_PAUSE && s->pending == SMTP_PENDING_AUTH)
 		s->pending = SMTP_PENDING_NONE;
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 	return (act);
 }
 
@@ -1201,7 +1215,7 @@ smtp_session_data_end(struct smtp_session *s, const struct smtp_data_end *end,
 		transcript_note(s->transcript, note);
 	}
 	act = smtp_session_message_end(s, end, SMTP_PENDING_DATA_END, out);
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 	return (act);
 }
 
@@ -1238,7 +1252,7 @@ smtp_session_bdat_end(struct smtp_session *s, const struct smtp_data_end *end,
 	} else
 		act = smtp_session_message_end(s, end, SMTP_PENDING_BDAT_END,
 		    out);
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 	return (act);
 }
 
@@ -1252,7 +1266,7 @@ smtp_session_committed(struct smtp_session *s, int64_t id, struct buf *out)
 		fatalx("%s: state %d", __func__, (int)s->state);
 	smtp_reply(out, 250, "2.0.0", "Ok: queued as %" PRId64, id);
 	smtp_session_reset_txn(s);
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 }
 
 /* The store failed: a temporary failure, so the client retries. */
@@ -1268,7 +1282,7 @@ smtp_session_commit_failed(struct smtp_session *s, struct buf *out)
 	smtp_session_record(s, SMTP_TXN_REJECTED, SMTP_STAGE_DATA, NULL, out,
 	    start);
 	smtp_session_reset_txn(s);
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 }
 
 /*
@@ -1327,7 +1341,7 @@ smtp_session_timeout(struct smtp_session *s, struct buf *out)
 
 	smtp_reply(out, 421, "4.4.2", "%s Error: timeout exceeded",
 	    s->policy->hostname);
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 	if (s->env.has_mail)
 		smtp_session_record(s, SMTP_TXN_ABANDONED,
 		    smtp_session_txn_stage(s), NULL, NULL, 0);
@@ -1344,7 +1358,7 @@ smtp_session_shutdown(struct smtp_session *s, struct buf *out)
 
 	smtp_reply(out, 421, "4.3.2", "%s Service shutting down",
 	    s->policy->hostname);
-	transcript_server(s->transcript, out->data + start, out->len - start);
+	smtp_session_said(s, out, start);
 	if (s->env.has_mail)
 		smtp_session_record(s, SMTP_TXN_ABANDONED,
 		    smtp_session_txn_stage(s), NULL, NULL, 0);
