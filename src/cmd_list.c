@@ -277,7 +277,8 @@ cmd_list(int argc, char **argv)
 	struct store_msg	**msgs = NULL;
 	const char		*db = CLI_DEFAULT_DB, *cmd = argv[0];
 	char			*cause = NULL;
-	uint64_t		 limit = CMD_LIST_LIMIT, total;
+	uint64_t		 limit = CMD_LIST_LIMIT;
+	int			 more = 0;
 	size_t			 n = 0;
 	int			 ch, json = 0, rc = CLI_EXIT_NOTFOUND;
 
@@ -313,10 +314,18 @@ cmd_list(int argc, char **argv)
 	}
 	if ((st = cli_open_store(db, &rc)) == NULL)
 		goto out;
-	if (store_msg_list(st, q, (size_t)limit, 0, &msgs, &n,
-	    &cause) == -1) {
+	/*
+	 * Ask for one more than shown to learn whether there are more:
+	 * counting every match would cost a scan of a large store.
+	 */
+	if (store_msg_list(st, q, limit == 0 ? 0 : (size_t)limit + 1, 0,
+	    &msgs, &n, &cause) == -1) {
 		fprintf(stderr, "mailsink %s: %s\n", cmd, cause);
 		goto out;
+	}
+	if (limit != 0 && n > limit) {
+		store_msg_free(msgs[--n]);
+		more = 1;
 	}
 	if (json)
 		cmd_list_json(msgs, n);
@@ -325,10 +334,9 @@ cmd_list(int argc, char **argv)
 	if (n == 0)
 		fprintf(stderr, "mailsink %s: %s\n", cmd, query_empty(q) ?
 		    "no messages in the store" : "no messages matched");
-	else if (!json && limit != 0 && n == limit &&
-	    store_msg_count(st, q, &total, &cause) == 0 && total > n)
-		fprintf(stderr, "(%zu of %" PRIu64 " shown; --limit 0 shows"
-		    " all)\n", n, total);
+	else if (!json && more)
+		fprintf(stderr, "(the newest %zu shown; --limit 0 shows all)\n",
+		    n);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "mailsink %s: write error\n", cmd);
 		goto out;

@@ -54,6 +54,7 @@ static void	 mime_add_header(struct mime_message *, GMimeHeader *);
 static void	 mime_add_headers(struct mime_message *, GMimeMessage *);
 static size_t	 mime_content_size(GMimePart *);
 static char	*mime_part_text(GMimePart *);
+static char	*mime_search_text(GMimeObject *, int);
 static void	 mime_add_attachment(struct mime_message *, const char *,
 		    const char *, GMimeContentType *, size_t);
 static void	 mime_walk(struct mime_message *, GMimeObject *, const char *,
@@ -342,6 +343,7 @@ mime_headers_parse(const char *data, size_t len, struct mime_headers *hdrs)
 		hdrs->message_id = mime_trimmed(id);
 	else if ((h = mime_find(msg, "Message-ID")) != NULL)
 		hdrs->message_id = mime_trimmed(g_mime_header_get_value(h));
+	hdrs->text = mime_search_text(g_mime_message_get_mime_part(msg), 0);
 
 	g_object_unref(msg);
 }
@@ -356,6 +358,7 @@ mime_headers_clear(struct mime_headers *hdrs)
 	free(hdrs->cc);
 	free(hdrs->date);
 	free(hdrs->message_id);
+	free(hdrs->text);
 	memset(hdrs, 0, sizeof *hdrs);
 }
 
@@ -470,6 +473,88 @@ mime_part_text(GMimePart *part)
 	out = mime_utf8((const char *)bytes->data, (gssize)bytes->len);
 	g_object_unref(mem);
 	return (out);
+}
+
+/*
+ * Cut text to at most max octets without splitting a UTF-8 sequence, and
+ * (html != 0) drop what lies between < and >, so the search index holds
+ * words, not markup.  Works in place.
+ */
+static void
+mime_search_trim(char *text, size_t max, int html)
+{
+	char	*r, *w;
+	int	 intag = 0;
+
+	if (html) {
+		for (r = w = text; *r != '\0'; r++) {
+			if (*r == '<')
+				intag = 1;
+			else if (*r == '>' && intag) {
+				intag = 0;
+				*w++ = ' ';
+			} else if (!intag)
+				*w++ = *r;
+		}
+		*w = '\0';
+	}
+	if (strlen(text) > max) {
+		w = text + max;
+		while (w > text && ((unsigned char)*w & 0xc0) == 0x80)
+			w--;
+		*w = '\0';
+	}
+}
+
+/*
+ * The text a search should see in a message: its first text/plain part
+ * (or, failing that, its first text/html part, markup dropped), decoded
+ * to UTF-8 and cut to MIME_SEARCH_TEXT_MAX.  NULL when there is none.
+ */
+static char *
+mime_search_text(GMimeObject *obj, int depth)
+{
+	GMimeContentType	*ct;
+	GMimeObject		*html = NULL, *found = NULL;
+	GMimePartIter		*it;
+	GMimeObject		*cur;
+	char			*text;
+
+	if (obj == NULL || depth > MIME_DEPTH_MAX)
+		return (NULL);
+	if (GMIME_IS_PART(obj)) {
+		found = obj;
+	} else if (GMIME_IS_MULTIPART(obj)) {
+		it = g_mime_part_iter_new(obj);
+		do {
+			cur = g_mime_part_iter_get_current(it);
+			if (cur == NULL || !GMIME_IS_PART(cur) ||
+			    g_mime_part_is_attachment(GMIME_PART(cur)))
+				continue;
+			ct = g_mime_object_get_content_type(cur);
+			if (ct == NULL)
+				continue;
+			if (g_mime_content_type_is_type(ct, "text", "plain")) {
+				found = cur;
+				break;
+			}
+			if (html == NULL &&
+			    g_mime_content_type_is_type(ct, "text", "html"))
+				html = cur;
+		} while (g_mime_part_iter_next(it));
+		g_mime_part_iter_free(it);
+		if (found == NULL)
+			found = html;
+	}
+	if (found == NULL || g_mime_part_is_attachment(GMIME_PART(found)))
+		return (NULL);
+	ct = g_mime_object_get_content_type(found);
+	if (ct != NULL && !g_mime_content_type_is_type(ct, "text", "*"))
+		return (NULL);
+	text = mime_part_text(GMIME_PART(found));
+	mime_search_trim(text, MIME_SEARCH_TEXT_MAX, ct != NULL &&
+	    g_mime_content_type_is_type(ct, "text", "html"));
+	return (text);
 }
 
 /* Append an attachment entry to msg. */

@@ -19,7 +19,12 @@ struct mime_headers {
 	char	*cc;
 	char	*date;
 	char	*message_id;
+	char	*text;		/* body text for search: the first text
+				   part, tags stripped from HTML, at most
+				   MIME_SEARCH_TEXT_MAX octets; NULL if none */
 };
+
+#define MIME_SEARCH_TEXT_MAX	(16 * 1024)
 
 struct mime_header {
 	char	*name;

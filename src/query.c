@@ -1,18 +1,20 @@
 /*
  * query.c - search terms to an SQL WHERE fragment with bind values.
  *
- * Pure core: this file builds text and never touches SQLite.  Each term
- * becomes one parenthesised condition and the conditions are joined with
- * AND.  The user's text only ever travels as a bind value, never inside
- * the SQL, and the LIKE wildcards % and _ (and the escape character \) in
- * it are escaped, so "100%" matches the four characters 1 0 0 %, not
- * everything that starts with "100".
+ * Pure core: this file builds text and never touches SQLite.  Terms are
+ * answered by the store's full-text index (the "search" FTS5 table, see
+ * store_schema.c): each becomes a phrase on the right columns, and all of
+ * them one MATCH expression (query_match_expr).  Matching is by whole
+ * words, case- and accent-insensitive: "to:bob" finds bob@x.test and
+ * bob.smith@x.test, not jimbob@x.test or bobby@x.test; "to:bob*" finds
+ * bobby@x.test too.
  *
- * Case-insensitivity comes from SQLite's LIKE, which folds ASCII letters
- * only; that is enough for addresses and most subjects.  Bare words are
- * searched in the raw stored octets (headers and body as sent), so a word
- * inside a base64 or quoted-printable part is not found; a full-text
- * index can replace this later without changing the interface.
+ * A value with no word in it ("@") cannot be looked up in the index and
+ * becomes a LIKE substring condition in query_where instead (ASCII case
+ * folding only), the conditions joined with AND.  The user's text only
+ * ever travels as a bind value, never inside the SQL, and the LIKE
+ * wildcards % and _ (and the escape character \) in it are escaped, so
+ * "%" matches the character %, not everything.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,26 +42,74 @@
 	" WHERE b.message_id = m.id AND CAST(b.raw AS TEXT)" QUERY_LIKE "))"
 
 struct query {
+	struct buf	  match;	/* FTS5 expression, "" when none */
 	struct buf	  where;	/* the fragment, "1" when no terms */
 	char		**binds;	/* one pattern per ? in where */
 	size_t		  nbinds;
 	size_t		  nterms;	/* terms that added a condition */
+	size_t		  nmatch;	/* terms in match */
 };
 
-/* One kind of term: its prefix, its SQL and how many ? that SQL has. */
+/*
+ * One kind of term: its prefix, the search columns that answer it, and
+ * the LIKE condition (with its number of ?) for a value the index cannot
+ * look up (one with no letters or digits, such as "@").
+ */
 struct query_kind {
 	const char	*prefix;	/* "from:"; NULL for a bare word */
+	const char	*columns;	/* FTS5 column filter */
 	const char	*sql;
 	size_t		 nbinds;
 	int		 addr;		/* value may be written <addr> */
 };
 
 static const struct query_kind query_kinds[] = {
-	{ "from:", QUERY_SQL_FROM, 2, 1 },
-	{ "to:", QUERY_SQL_TO, 3, 1 },
-	{ "subject:", QUERY_SQL_SUBJECT, 1, 0 },
+	{ "from:", "sender", QUERY_SQL_FROM, 2, 1 },
+	{ "to:", "recipients", QUERY_SQL_TO, 3, 1 },
+	{ "subject:", "subject", QUERY_SQL_SUBJECT, 1, 0 },
 };
-static const struct query_kind query_word = { NULL, QUERY_SQL_WORD, 2, 0 };
+static const struct query_kind query_word = {
+	NULL, "{subject body}", QUERY_SQL_WORD, 2, 0
+};
+
+/*
+ * The FTS5 expression for value in columns: its words as one phrase, so
+ * "to:bob@example.com" finds the words bob, example and com in that order.
+ * A value ending in '*' makes its last word a prefix ("subject:invo*"
+ * finds "invoice"); only then, because a prefix cannot be walked newest
+ * first without reading every match, and exact words can.  Words are what
+ * the index's unicode61 tokenizer keeps: runs of letters and digits (any
+ * byte from 0x80 up counts, so UTF-8 text stays whole).  Returns NULL
+ * when value has no word at all.
+ */
+static char *
+query_match(const char *columns, const char *value, size_t len)
+{
+	struct buf	b;
+	size_t		i, words = 0;
+	int		in = 0;
+	unsigned char	c;
+
+	buf_init(&b, 0);
+	buf_addf(&b, "%s : \"", columns);
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)value[i];
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || c >= 0x80) {
+			if (!in && words++ > 0)
+				buf_add(&b, " ", 1);
+			buf_add(&b, &value[i], 1);
+			in = 1;
+		} else
+			in = 0;
+	}
+	if (words == 0) {
+		buf_clear(&b);
+		return (NULL);
+	}
+	buf_adds(&b, len > 0 && value[len - 1] == '*' ? "\"*" : "\"");
+	return (b.data);
+}
 
 /* Return "%value%" with %, _ and \ escaped by a backslash. */
 static char *
@@ -115,10 +165,12 @@ query_parse(int argc, char *const *argv, char **cause)
 	struct query			*q;
 	const struct query_kind		*k;
 	const char			*arg, *value;
+	char				*match;
 	size_t				 i, len, plen;
 	int				 n;
 
 	q = xcalloc(1, sizeof(*q));
+	buf_init(&q->match, 0);
 	buf_init(&q->where, 0);
 	for (n = 0; n < argc; n++) {
 		arg = argv[n];
@@ -151,7 +203,14 @@ query_parse(int argc, char *const *argv, char **cause)
 			query_free(q);
 			return (NULL);
 		}
-		query_add(q, k->sql, k->nbinds, value, len);
+		if ((match = query_match(k->columns, value, len)) != NULL) {
+			/* All word terms go into one MATCH, ANDed. */
+			buf_addf(&q->match, "%s(%s)", q->match.len > 0 ?
+			    " AND " : "", match);
+			free(match);
+			q->nmatch++;
+		} else
+			query_add(q, k->sql, k->nbinds, value, len);
 	}
 	if (q->nterms == 0)
 		buf_adds(&q->where, "1");
@@ -169,6 +228,7 @@ query_free(struct query *q)
 	for (i = 0; i < q->nbinds; i++)
 		free(q->binds[i]);
 	free(q->binds);
+	buf_clear(&q->match);
 	buf_clear(&q->where);
 	free(q);
 }
@@ -203,5 +263,17 @@ query_bind(const struct query *q, size_t i)
 int
 query_empty(const struct query *q)
 {
-	return (q->nterms == 0);
+	return (q->nterms == 0 && q->nmatch == 0);
+}
+
+/*
+ * The FTS5 expression for the store's "search" table that the word terms
+ * make (all of them ANDed), or NULL when there is none; valid until
+ * query_free.  The store drives the search from it, newest first, so a
+ * page of results costs a page of lookups however many messages match.
+ */
+const char *
+query_match_expr(const struct query *q)
+{
+	return (q->nmatch > 0 ? buf_str(&q->match) : NULL);
 }

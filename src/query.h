@@ -7,9 +7,13 @@
  *   to:ADDR       any envelope recipient, or the To or Cc header, contains ADDR
  *   subject:WORD  Subject contains WORD
  *   WORD          Subject or body contains WORD
- * Matching is case-insensitive substring matching; LIKE wildcards in the
- * user's text are escaped.  The fragment refers to the messages table as
- * "m" (see store_schema.c) and uses only "?" placeholders.
+ * Words are matched through the full-text index (query_match_expr: an
+ * FTS5 expression for the "search" table, by whole words; a value ending
+ * in '*' makes its last word a prefix);
+ * a value with no letter or digit becomes a LIKE substring condition in
+ * query_where, with LIKE wildcards escaped.  The fragment refers to the
+ * messages table as "m" (see store_schema.c) and uses only "?"
+ * placeholders.
  */
 #ifndef MAILSINK_QUERY_H
 #define MAILSINK_QUERY_H
@@ -24,5 +28,6 @@ const char *query_where(const struct query *);
 size_t	query_nbinds(const struct query *);
 const char *query_bind(const struct query *, size_t);
 int	query_empty(const struct query *);
+const char *query_match_expr(const struct query *);
 
 #endif /* MAILSINK_QUERY_H */

@@ -41,6 +41,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "envelope.h"
 #include "log.h"
 #include "mime.h"
@@ -73,6 +74,10 @@ enum store_sql_id {
 	STORE_PRUNE_BODIES,
 	STORE_PRUNE_RCPTS,
 	STORE_PRUNE_MSGS,
+	STORE_PRUNE_SEARCH,
+	STORE_SEARCH_INSERT,
+	STORE_SEARCH_DEL,
+	STORE_ALL_DEL_SEARCH,
 	STORE_MSG_LIST,
 	STORE_MSG_COUNT,
 	STORE_MSG_GET,
@@ -113,6 +118,21 @@ enum store_sql_id {
 	"ORDER BY m.id DESC, r.pos"
 #define STORE_COUNT_SQL(where)						\
 	"SELECT count(*) FROM messages m WHERE " where
+/*
+ * The same when the query has words: the full-text index drives, newest
+ * first (FTS5 walks its rowids backwards and stops at the page), so a
+ * page costs a page of lookups however many messages match.
+ */
+#define STORE_LIST_FTS_SQL(where)					\
+	"SELECT " STORE_MSG_COLS ", r.addr FROM "			\
+	"(SELECT m.* FROM search s JOIN messages m ON m.id = s.rowid "	\
+	"WHERE s.search MATCH ? AND " where				\
+	" ORDER BY s.rowid DESC LIMIT ? OFFSET ?) m "			\
+	"LEFT JOIN recipients r ON r.message_id = m.id "		\
+	"ORDER BY m.id DESC, r.pos"
+#define STORE_COUNT_FTS_SQL(where)					\
+	"SELECT count(*) FROM search s JOIN messages m ON m.id = s.rowid " \
+	"WHERE s.search MATCH ? AND " where
 
 #define STORE_SESS_COLS							\
 	"s.id, s.started, s.ended, s.client, s.helo, s.tls_protocol, "	\
@@ -151,6 +171,12 @@ static const char *const store_sql[STORE_NSQL] = {
 	[STORE_PRUNE_BODIES] = "DELETE FROM bodies WHERE message_id <= ?",
 	[STORE_PRUNE_RCPTS] = "DELETE FROM recipients WHERE message_id <= ?",
 	[STORE_PRUNE_MSGS] = "DELETE FROM messages WHERE id <= ?",
+	[STORE_PRUNE_SEARCH] = "DELETE FROM search WHERE rowid <= ?",
+	[STORE_SEARCH_INSERT] =
+	    "INSERT INTO search (rowid, subject, sender, recipients, body) "
+	    "VALUES (?, ?, ?, ?, ?)",
+	[STORE_SEARCH_DEL] = "DELETE FROM search WHERE rowid = ?",
+	[STORE_ALL_DEL_SEARCH] = "DELETE FROM search",
 	[STORE_MSG_LIST] = STORE_LIST_SQL("1"),
 	[STORE_MSG_COUNT] = STORE_COUNT_SQL("1"),
 	[STORE_MSG_GET] =
@@ -802,6 +828,39 @@ fail:
 }
 
 /*
+ * Index message id for QUERY searches: its subject, its senders (MAIL
+ * FROM, From), its recipients (RCPT TOs, To, Cc) and its body text.
+ */
+static int
+store_search_put(struct store *st, int64_t id, const struct envelope *env,
+    const struct mime_headers *hdrs, char **cause)
+{
+	sqlite3_stmt	*stmt = st->stmt[STORE_SEARCH_INSERT];
+	struct buf	 sender, rcpts;
+	size_t		 i;
+	int		 rc;
+
+	buf_init(&sender, 0);
+	buf_init(&rcpts, 0);
+	buf_addf(&sender, "%s %s", env->mail.addr,
+	    hdrs->from != NULL ? hdrs->from : "");
+	for (i = 0; i < env->nrcpts; i++)
+		buf_addf(&rcpts, "%s ", env->rcpts[i].addr);
+	buf_addf(&rcpts, "%s %s", hdrs->to != NULL ? hdrs->to : "",
+	    hdrs->cc != NULL ? hdrs->cc : "");
+	store_bind_int64(st, stmt, 1, id);
+	store_bind_text(st, stmt, 2, hdrs->subject != NULL ? hdrs->subject :
+	    "");
+	store_bind_text(st, stmt, 3, buf_str(&sender));
+	store_bind_text(st, stmt, 4, buf_str(&rcpts));
+	store_bind_text(st, stmt, 5, hdrs->text != NULL ? hdrs->text : "");
+	rc = store_run(st, stmt, "index message", cause);
+	buf_clear(&sender);
+	buf_clear(&rcpts);
+	return (rc);
+}
+
+/*
  * Store one message: its envelope from env, who sent it from peer, its
  * decoded headers from hdrs (may be NULL) and its octets from sp, with
  * the session that delivered it (0: none) and the transcript of the
@@ -883,6 +942,8 @@ store_message_put(struct store *st, int64_t session_id,
 		if (store_run(st, stmt, "insert recipient", cause) == -1)
 			goto fail;
 	}
+	if (store_search_put(st, rowid, env, hdrs, cause) == -1)
+		goto fail;
 
 	if (store_commit(st, cause) == -1)
 		goto fail;
@@ -1046,7 +1107,8 @@ int
 store_prune(struct store *st, uint64_t max, char **cause)
 {
 	static const enum store_sql_id	 dels[] = {
-		STORE_PRUNE_BODIES, STORE_PRUNE_RCPTS, STORE_PRUNE_MSGS
+		STORE_PRUNE_BODIES, STORE_PRUNE_RCPTS, STORE_PRUNE_SEARCH,
+		STORE_PRUNE_MSGS
 	};
 	sqlite3_stmt	*stmt = st->stmt[STORE_PRUNE_CUTOFF];
 	int64_t		 cutoff;
@@ -1151,6 +1213,22 @@ store_msg_rows(struct store *st, sqlite3_stmt *stmt,
 }
 
 /*
+ * Bind a search's values to stmt: the MATCH expression first when there
+ * is one, then query_where's values.  Returns how many were bound.
+ */
+static size_t
+store_bind_query(struct store *st, sqlite3_stmt *stmt, const struct query *q)
+{
+	size_t	i, nb = 0;
+
+	if (query_match_expr(q) != NULL)
+		store_bind_text(st, stmt, (int)++nb, query_match_expr(q));
+	for (i = 0; i < query_nbinds(q); i++)
+		store_bind_text(st, stmt, (int)++nb, query_bind(q, i));
+	return (nb);
+}
+
+/*
  * The messages matching q (NULL or empty: all), newest first, skipping
  * offset and returning at most limit (0: no limit), each with its
  * recipients.  Returns 0 with a new array of *n messages in *array (NULL
@@ -1162,7 +1240,7 @@ store_msg_list(struct store *st, const struct query *q, size_t limit,
 {
 	sqlite3_stmt	*stmt;
 	char		*sql;
-	size_t		 i, nb = 0;
+	size_t		 nb = 0;
 	int		 rc;
 
 	*array = NULL;
@@ -1172,7 +1250,11 @@ store_msg_list(struct store *st, const struct query *q, size_t limit,
 	if (q == NULL || query_empty(q))
 		stmt = st->stmt[STORE_MSG_LIST];
 	else {
-		xasprintf(&sql, STORE_LIST_SQL("%s"), query_where(q));
+		if (query_match_expr(q) != NULL)
+			xasprintf(&sql, STORE_LIST_FTS_SQL("%s"),
+			    query_where(q));
+		else
+			xasprintf(&sql, STORE_LIST_SQL("%s"), query_where(q));
 		rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
 		free(sql);
 		if (rc != SQLITE_OK) {
@@ -1180,10 +1262,7 @@ store_msg_list(struct store *st, const struct query *q, size_t limit,
 			    sqlite3_errmsg(st->db));
 			return (-1);
 		}
-		nb = query_nbinds(q);
-		for (i = 0; i < nb; i++)
-			store_bind_text(st, stmt, (int)i + 1,
-			    query_bind(q, i));
+		nb = store_bind_query(st, stmt, q);
 	}
 	store_bind_limit(st, stmt, (int)nb + 1, limit == 0 ? INT64_MAX : limit);
 	store_bind_limit(st, stmt, (int)nb + 2, offset);
@@ -1203,7 +1282,6 @@ store_msg_count(struct store *st, const struct query *q, uint64_t *count,
 {
 	sqlite3_stmt	*stmt;
 	char		*sql;
-	size_t		 i;
 	int		 rc;
 
 	*count = 0;
@@ -1212,7 +1290,11 @@ store_msg_count(struct store *st, const struct query *q, uint64_t *count,
 	if (q == NULL || query_empty(q))
 		stmt = st->stmt[STORE_MSG_COUNT];
 	else {
-		xasprintf(&sql, STORE_COUNT_SQL("%s"), query_where(q));
+		if (query_match_expr(q) != NULL)
+			xasprintf(&sql, STORE_COUNT_FTS_SQL("%s"),
+			    query_where(q));
+		else
+			xasprintf(&sql, STORE_COUNT_SQL("%s"), query_where(q));
 		rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
 		free(sql);
 		if (rc != SQLITE_OK) {
@@ -1220,9 +1302,7 @@ store_msg_count(struct store *st, const struct query *q, uint64_t *count,
 			    sqlite3_errmsg(st->db));
 			return (-1);
 		}
-		for (i = 0; i < query_nbinds(q); i++)
-			store_bind_text(st, stmt, (int)i + 1,
-			    query_bind(q, i));
+		(void)store_bind_query(st, stmt, q);
 	}
 	rc = -1;
 	if (store_bound(st, stmt, "count", cause) == -1)
@@ -1349,7 +1429,7 @@ int
 store_msg_delete(struct store *st, int64_t id, char **cause)
 {
 	static const enum store_sql_id	 dels[] = {
-		STORE_BODY_DEL, STORE_RCPT_DEL
+		STORE_BODY_DEL, STORE_RCPT_DEL, STORE_SEARCH_DEL
 	};
 	sqlite3_stmt	*stmt;
 	size_t		 i;
@@ -1403,6 +1483,8 @@ store_msg_delete_all(struct store *st, uint64_t *count, char **cause)
 	if (store_run(st, st->stmt[STORE_ALL_DEL_BODIES], "delete",
 	    cause) == -1 ||
 	    store_run(st, st->stmt[STORE_ALL_DEL_RCPTS], "delete",
+	    cause) == -1 ||
+	    store_run(st, st->stmt[STORE_ALL_DEL_SEARCH], "delete",
 	    cause) == -1)
 		goto fail;
 	if (store_commit(st, cause) == -1)

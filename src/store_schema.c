@@ -52,8 +52,17 @@
  *       reply TEXT)                    -- reply line, NULL if none
  *     index rejections_session(session_id)
  *
- * There are no foreign keys: deleting a message deletes its bodies and
- * recipients rows explicitly, in the same transaction (store.c).
+ * Version 2 adds the full-text index searched by QUERY terms:
+ *
+ *   search USING fts5(subject, sender, recipients, body,
+ *       tokenize = 'unicode61 remove_diacritics 2')
+ *       -- rowid = messages.id; sender = MAIL FROM and From; recipients
+ *       -- = RCPT TOs, To and Cc; body = the first text part, decoded,
+ *       -- at most 16 KiB
+ *
+ * There are no foreign keys: deleting a message deletes its bodies,
+ * recipients and search rows explicitly, in the same transaction
+ * (store.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,7 +127,24 @@ static const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
 	"  rcpt_to TEXT,"
 	"  rcpt TEXT,"
 	"  reply TEXT);"
-	"CREATE INDEX rejections_session ON rejections(session_id);"
+	"CREATE INDEX rejections_session ON rejections(session_id);",
+
+	/*
+	 * 1 -> 2: the full-text index behind QUERY words.  Existing
+	 * messages are indexed from what the store has: the raw octets
+	 * stand in for the body text that new messages get from GMime.
+	 */
+	"CREATE VIRTUAL TABLE search USING fts5(subject, sender, recipients,"
+	"  body, tokenize = 'unicode61 remove_diacritics 2');"
+	"INSERT INTO search (rowid, subject, sender, recipients, body)"
+	"  SELECT m.id, coalesce(m.subject, ''),"
+	"    m.mail_from || ' ' || coalesce(m.from_hdr, ''),"
+	"    coalesce((SELECT group_concat(r.addr, ' ') FROM recipients r"
+	"      WHERE r.message_id = m.id), '') || ' ' ||"
+	"      coalesce(m.to_hdr, '') || ' ' || coalesce(m.cc_hdr, ''),"
+	"    coalesce((SELECT substr(CAST(b.raw AS TEXT), 1, 16384)"
+	"      FROM bodies b WHERE b.message_id = m.id), '')"
+	"  FROM messages m;"
 };
 
 /*

@@ -1,6 +1,9 @@
 /*
  * test_query.c - search terms to WHERE fragment and binds.
  *
+ * Words go to the full-text index as one MATCH each; a value with no word
+ * in it falls back to a LIKE scan with its wildcards escaped.
+ *
  * Table-driven: each case gives the terms, the fragment and the binds it
  * must produce, or the error.  Every case also checks that the fragment
  * has exactly as many ? placeholders as there are binds, which is what
@@ -36,58 +39,69 @@ struct query_case {
 	const char	*label;
 	const char	*terms[MAXTERMS];	/* NULL-terminated */
 	const char	*want_where;		/* NULL: want an error */
+	const char	*want_match;		/* FTS5 expression or NULL */
 	const char	*want_binds[MAXBINDS];	/* NULL-terminated */
 	const char	*want_error;
 };
 
 static const struct query_case query_cases[] = {
-	{ "no terms", { NULL }, "1", { NULL }, NULL },
-	{ "empty argument ignored", { "", NULL }, "1", { NULL }, NULL },
-	{ "from", { "from:alice@example.com", NULL }, W_FROM,
-	    { "%alice@example.com%", "%alice@example.com%", NULL }, NULL },
-	{ "prefix case-insensitive", { "FROM:Alice", NULL }, W_FROM,
-	    { "%Alice%", "%Alice%", NULL }, NULL },
-	{ "from angle brackets", { "from:<a@b.test>", NULL }, W_FROM,
-	    { "%a@b.test%", "%a@b.test%", NULL }, NULL },
-	{ "from null sender", { "from:<>", NULL }, W_NULLSENDER,
+	{ "no terms", { NULL }, "1", NULL, { NULL }, NULL },
+	{ "empty argument ignored", { "", NULL }, "1", NULL, { NULL }, NULL },
+	{ "from", { "from:alice@example.com", NULL }, "1",
+	    "(sender : \"alice example com\")", { NULL }, NULL },
+	{ "prefix case-insensitive", { "FROM:Alice", NULL }, "1",
+	    "(sender : \"Alice\")", { NULL }, NULL },
+	{ "from angle brackets", { "from:<a@b.test>", NULL }, "1",
+	    "(sender : \"a b test\")", { NULL }, NULL },
+	{ "from null sender", { "from:<>", NULL }, W_NULLSENDER, NULL,
 	    { NULL }, NULL },
-	{ "to", { "to:bob", NULL }, W_TO,
-	    { "%bob%", "%bob%", "%bob%", NULL }, NULL },
-	{ "to angle brackets", { "To:<bob@x.test>", NULL }, W_TO,
-	    { "%bob@x.test%", "%bob@x.test%", "%bob@x.test%", NULL }, NULL },
-	{ "subject", { "subject:Invoice", NULL }, W_SUBJECT,
-	    { "%Invoice%", NULL }, NULL },
-	{ "subject keeps brackets", { "subject:<x>", NULL }, W_SUBJECT,
-	    { "%<x>%", NULL }, NULL },
-	{ "bare word", { "welcome", NULL }, W_WORD,
-	    { "%welcome%", "%welcome%", NULL }, NULL },
-	{ "unknown prefix is a word", { "foo:bar", NULL }, W_WORD,
-	    { "%foo:bar%", "%foo:bar%", NULL }, NULL },
-	{ "word with spaces", { "hello world", NULL }, W_WORD,
-	    { "%hello world%", "%hello world%", NULL }, NULL },
-	{ "wildcards escaped", { "subject:100%_off\\", NULL }, W_SUBJECT,
-	    { "%100\\%\\_off\\\\%", NULL }, NULL },
-	{ "lone percent", { "%", NULL }, W_WORD,
+	{ "to", { "to:bob", NULL }, "1", "(recipients : \"bob\")",
+	    { NULL }, NULL },
+	{ "to angle brackets", { "To:<bob@x.test>", NULL }, "1",
+	    "(recipients : \"bob x test\")", { NULL }, NULL },
+	{ "subject", { "subject:Invoice", NULL }, "1",
+	    "(subject : \"Invoice\")", { NULL }, NULL },
+	{ "subject keeps words of brackets", { "subject:<x>", NULL }, "1",
+	    "(subject : \"x\")", { NULL }, NULL },
+	{ "bare word", { "welcome", NULL }, "1",
+	    "({subject body} : \"welcome\")", { NULL }, NULL },
+	{ "unknown prefix is a word", { "foo:bar", NULL }, "1",
+	    "({subject body} : \"foo bar\")", { NULL }, NULL },
+	{ "word with spaces", { "hello   world", NULL }, "1",
+	    "({subject body} : \"hello world\")", { NULL }, NULL },
+	{ "fts syntax is only text", { "subject:a\"b OR (c) NEAR", NULL },
+	    "1", "(subject : \"a b OR c NEAR\")", { NULL }, NULL },
+	{ "trailing star: prefix", { "subject:invo*", NULL }, "1",
+	    "(subject : \"invo\"*)", { NULL }, NULL },
+	{ "star inside is a separator", { "a*b", NULL }, "1",
+	    "({subject body} : \"a b\")", { NULL }, NULL },
+	{ "utf-8 kept whole", { "caf\xc3\xa9", NULL }, "1",
+	    "({subject body} : \"caf\xc3\xa9\")", { NULL }, NULL },
+	{ "no word: LIKE, wildcards escaped", { "subject:%_\\", NULL },
+	    W_SUBJECT, NULL, { "%\\%\\_\\\\%", NULL }, NULL },
+	{ "no word: lone percent", { "%", NULL }, W_WORD, NULL,
 	    { "%\\%%", "%\\%%", NULL }, NULL },
-	{ "quote is only a bind", { "subject:it's", NULL }, W_SUBJECT,
-	    { "%it's%", NULL }, NULL },
-	{ "all terms AND", { "from:a", "to:b", "subject:c", "d" },
-	    W_FROM " AND " W_TO " AND " W_SUBJECT " AND " W_WORD,
-	    { "%a%", "%a%", "%b%", "%b%", "%b%", "%c%", "%d%", "%d%" },
-	    NULL },
-	{ "null sender and word", { "from:<>", "bounce", NULL },
-	    W_NULLSENDER " AND " W_WORD,
-	    { "%bounce%", "%bounce%", NULL }, NULL },
-	{ "empty from", { "from:", NULL }, NULL, { NULL },
+	{ "no word: from", { "from:@", NULL }, W_FROM, NULL,
+	    { "%@%", "%@%", NULL }, NULL },
+	{ "no word: to", { "to:@.", NULL }, W_TO, NULL,
+	    { "%@.%", "%@.%", "%@.%", NULL }, NULL },
+	{ "all terms AND", { "from:a", "to:b", "subject:c", "d" }, "1",
+	    "(sender : \"a\") AND (recipients : \"b\") AND"
+	    " (subject : \"c\") AND ({subject body} : \"d\")",
+	    { NULL }, NULL },
+	{ "words and LIKE together", { "from:<>", "bounce", "to:@", NULL },
+	    W_NULLSENDER " AND " W_TO, "({subject body} : \"bounce\")",
+	    { "%@%", "%@%", "%@%", NULL }, NULL },
+	{ "empty from", { "from:", NULL }, NULL, NULL, { NULL },
 	    "empty value for 'from:'" },
-	{ "empty to", { "to:", NULL }, NULL, { NULL },
+	{ "empty to", { "to:", NULL }, NULL, NULL, { NULL },
 	    "empty value for 'to:'" },
-	{ "empty subject keeps case", { "Subject:", NULL }, NULL, { NULL },
-	    "empty value for 'Subject:'" },
-	{ "empty to brackets", { "to:<>", NULL }, NULL, { NULL },
+	{ "empty subject keeps case", { "Subject:", NULL }, NULL, NULL,
+	    { NULL }, "empty value for 'Subject:'" },
+	{ "empty to brackets", { "to:<>", NULL }, NULL, NULL, { NULL },
 	    "empty value for 'to:'" },
 	{ "error after a good term", { "from:a", "subject:", NULL }, NULL,
-	    { NULL }, "empty value for 'subject:'" },
+	    NULL, { NULL }, "empty value for 'subject:'" },
 };
 
 static size_t
@@ -151,6 +165,15 @@ test_query_table(void **state)
 			    c->label, query_where(q), c->want_where);
 			failed = 1;
 		}
+		if ((c->want_match == NULL) != (query_match_expr(q) == NULL) ||
+		    (c->want_match != NULL &&
+		    strcmp(c->want_match, query_match_expr(q)) != 0)) {
+			print_error("%s: match\n  got  \"%s\"\n  want \"%s\"\n",
+			    c->label, query_match_expr(q) ?
+			    query_match_expr(q) : "(null)",
+			    c->want_match ? c->want_match : "(null)");
+			failed = 1;
+		}
 		if (query_nbinds(q) != nwant) {
 			print_error("%s: got %zu binds, want %zu\n", c->label,
 			    query_nbinds(q), nwant);
@@ -173,7 +196,8 @@ test_query_table(void **state)
 			    query_nbinds(q));
 			failed = 1;
 		}
-		if (query_empty(q) != (strcmp(c->want_where, "1") == 0)) {
+		if (query_empty(q) != (strcmp(c->want_where, "1") == 0 &&
+		    c->want_match == NULL)) {
 			print_error("%s: query_empty got %d\n", c->label,
 			    query_empty(q));
 			failed = 1;

@@ -446,7 +446,8 @@ test_open_migrates(void **state)
 	t_streq("journal", t_text(t->path, "PRAGMA journal_mode"), "wal");
 	assert_int_equal(t_scalar(t->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name IN ('sessions', "
-	    "'messages', 'bodies', 'recipients', 'rejections')"), 5);
+	    "'messages', 'bodies', 'recipients', 'rejections', 'search')"),
+	    6);
 	assert_int_equal(t_scalar(t->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'index' AND name IN "
 	    "('messages_session', 'messages_received', 'recipients_addr', "
@@ -473,6 +474,47 @@ test_open_reopen(void **state)
 	store_close(st);
 	assert_int_equal(t_scalar(t->path, "PRAGMA user_version"),
 	    STORE_SCHEMA_VERSION);
+}
+
+/*
+ * A version 1 store (before the search index) is migrated on open, and
+ * the messages it already holds become searchable.
+ */
+static void
+test_open_migrates_v1(void **state)
+{
+	struct t_dir	*t = *state;
+	struct store	*st;
+	struct query	*q;
+	struct store_msg **a;
+	sqlite3		*db;
+	size_t		 n;
+	int64_t		 id;
+	char		*cause = NULL, term[] = "to:old@y.test";
+	char		*terms[] = { term };
+
+	st = t_open(t->path, 0);
+	id = t_put(st, 0, "a@x.test", "old@y.test",
+	    "Subject: before\r\n\r\nancient words\r\n");
+	store_close(st);
+	/* Turn it back into a version 1 file, as an older mailsink left it. */
+	if (sqlite3_open(t->path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "DROP TABLE search; PRAGMA user_version = 1",
+	    NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("downgrade: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+
+	st = t_open(t->path, 0);
+	assert_int_equal(t_scalar(t->path, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
+	q = query_parse(1, terms, &cause);
+	assert_non_null(q);
+	assert_int_equal(store_msg_list(st, q, 0, 0, &a, &n, &cause), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(a[0]->id, id);
+	store_msgs_free(a, n);
+	query_free(q);
+	store_close(st);
 }
 
 /* Write a database with the given user_version by hand. */
@@ -936,7 +978,8 @@ test_list_query(void **state)
 		{ "body word", { "body 4", NULL }, { 4 }, 1 },
 		{ "all terms", { "from:s0", "to:r0", NULL }, { 0 }, 1 },
 		{ "no match", { "from:s0", "to:r1", NULL }, { 0 }, 0 },
-		{ "any s", { "subject:s", NULL }, { 4, 3, 2, 1, 0 }, 5 },
+		{ "prefix s*", { "subject:s*", NULL }, { 4, 3, 2, 1, 0 }, 5 },
+		{ "whole words only", { "subject:s", NULL }, { 0 }, 0 },
 	};
 	struct store		*st = *state;
 	struct store_msg	**a;
@@ -1356,6 +1399,7 @@ main(void)
 		cmocka_unit_test(test_open_memory),
 		T_FILE(test_open_migrates),
 		T_FILE(test_open_reopen),
+		T_FILE(test_open_migrates_v1),
 		T_FILE(test_open_newer_refused),
 		T_FILE(test_open_not_database),
 		T_FILE(test_open_missing),
