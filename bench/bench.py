@@ -110,6 +110,17 @@ def proc_mem(pid, anon=False):
     return f.get("VmRSS"), f.get("VmHWM")
 
 
+def proc_cpu(pid):
+    """CPU seconds (user + system) pid has used so far, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / \
+            os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def read_line(proc, prefix, timeout):
     """Read proc's stdout (a pipe) until a line starting with prefix."""
     fd = proc.stdout.fileno()
@@ -210,6 +221,9 @@ class Server:
     def mem(self, anon=False):
         return proc_mem(self.proc.pid, anon)
 
+    def cpu(self):
+        return proc_cpu(self.proc.pid)
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -234,7 +248,10 @@ class Server:
         return None
 
     def cleanup(self):
+        """Remove the run's files, then flush what is still dirty, so that
+        the next server does not pay for this one's writeback."""
         shutil.rmtree(self.dir, ignore_errors=True)
+        run(["sync"], 120)
 
 
 class Mailsink(Server):
@@ -523,6 +540,9 @@ class Bench:
     def perf_start(self, srv, name):
         """perf record -g attached to the server (BENCH_PERF=1 runs)."""
         data = os.path.join(self.out, "perf-%s.data" % name)
+        for f in (data, data + ".old"):
+            if os.path.exists(f):
+                os.remove(f)
         p = spawn(["perf", "record", "-g", "-q", "-p", str(srv.pid),
                    "-o", data], stdout=subprocess.DEVNULL,
                   stderr=subprocess.DEVNULL)
@@ -567,10 +587,14 @@ class Bench:
                     self.runs.append(rec)
                 return
             prof = self.perf_start(srv, name) if rep < 0 else None
+            cpu0 = srv.cpu()
             rc, err, secs, cmdline = self.smtp_source(
                 port, sc["sessions"], sc["msgs"], sc["length"], sc["d"])
+            cpu1 = srv.cpu()
             self.perf_stop(prof)
             rss, hwm = srv.mem()
+            if cpu0 is not None and cpu1 is not None:
+                rec["cpu"] = cpu1 - cpu0
             ok = rc == 0 and not err
             rec.update(elapsed=secs, rss=rss, hwm=hwm, rc=rc, cmd=cmdline,
                        expected=sc["msgs"])
@@ -660,8 +684,12 @@ class Bench:
                         args.append("--starttls")
                     if key.startswith("mailsink"):
                         args.append("--ids")
+                    cpu0 = srv.cpu()
                     res = self.smtpload(args, 400)
+                    cpu1 = srv.cpu()
                     rss, hwm = srv.mem()
+                    if cpu0 is not None and cpu1 is not None:
+                        rec["cpu"] = cpu1 - cpu0
                     rec.update(rss=rss, hwm=hwm, elapsed=res.get("elapsed"),
                                acked=res["acked"])
                     if res["errors"] or res["acked"] != n:
@@ -1074,8 +1102,8 @@ class Bench:
         L = ["### %s: %s" % (name, sc["title"]), "",
              "`%s`, %s messages" % (cmd, "{:,}".format(sc["msgs"])), "",
              "| server | %s (median) | runs | mailsink / server | "
-             "peak RSS | stored |" % unit,
-             "|---|---:|---|---:|---:|---:|"]
+             "server CPU | peak RSS | stored |" % unit,
+             "|---|---:|---|---:|---:|---:|---:|"]
         ms = self.med(name, "mailsink")
         for key in self.servers:
             rs = self.runs_of(name, key)
@@ -1093,12 +1121,23 @@ class Bench:
                     st += " ✗" if bad else " ✓"
             else:
                 st = "(discards)"
-            L.append("| %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                 LABEL[key], fnum(m, unit),
                 " ".join(fnum(r["value"], unit) for r in rs), ratio,
-                fmib(hwm), st))
+                self.cpu_cell(rs, sc), fmib(hwm), st))
         L.append("")
         return L
+
+    @staticmethod
+    def cpu_cell(rs, sc):
+        """Median server CPU time per message (per MiB for big)."""
+        if sc["unit"] == "MiB/s":
+            per = sc["msgs"] * sc["length"] / MiB
+            c = median(r.get("cpu") for r in rs)
+            return "n/a" if c is None else "%.1f ms/MiB" % (c * 1000 / per)
+        c = median(r.get("cpu") for r in rs)
+        return "n/a" if c is None else "%.0f µs/msg" % (
+            c * 1e6 / sc["msgs"])
 
     def report_tls(self):
         n = self.msgs or 20000 // self.div
@@ -1109,8 +1148,9 @@ class Bench:
              "MAIL/RCPT/DATA pipelined; the same client for every row, so "
              "only the ratio between rows means something. smtp-sink plain "
              "shows the client's own ceiling." % n, "",
-             "| server | msgs/s (median) | runs | peak RSS | stored |",
-             "|---|---:|---|---:|---:|"]
+             "| server | msgs/s (median) | runs | server CPU | peak RSS | "
+             "stored |",
+             "|---|---:|---|---:|---:|---:|"]
         for key in ["mailsink-plain", "mailsink-tls", "smtp-sink-plain"]:
             rs = self.runs_of("tls", key)
             if not rs:
@@ -1120,9 +1160,10 @@ class Bench:
                 stored = [r.get("stored") for r in rs]
                 st = "/".join("-" if s is None else str(s) for s in stored)
                 st += " ✗" if any(s != n for s in stored) else " ✓"
-            L.append("| %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | %s | %s |" % (
                 LABEL[key], fnum(self.med("tls", key)),
                 " ".join(fnum(r["value"]) for r in rs),
+                self.cpu_cell(rs, {"unit": "msgs/s", "msgs": n}),
                 fmib(median(r.get("hwm") for r in rs)), st))
         p, t = self.med("tls", "mailsink-plain"), self.med("tls",
                                                            "mailsink-tls")

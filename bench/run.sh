@@ -51,7 +51,10 @@ setup_postfix() {
 				    postfix >>"$tmp/log" 2>&1)
 			fi
 		fi
-		deb=$(ls "$tmp"/postfix_*.deb 2>/dev/null | head -n 1)
+		deb=
+		for f in "$tmp"/postfix_*.deb; do
+			[ -f "$f" ] && deb=$f
+		done
 		if [ -z "$deb" ]; then
 			say "cannot download postfix:"; cat "$tmp/log" >&2
 			rm -rf "$tmp"; return 1
@@ -76,6 +79,7 @@ setup_postfix() {
 		    grep '^lib' | tr '\n' ' ')
 		if is_root; then
 			say "installing postfix's libraries: $libs"
+			# shellcheck disable=SC2086 # one word per package
 			timeout 300 apt-get install -y -q --no-install-recommends \
 			    $libs >"$peers/apt.log" 2>&1 ||
 			    say "apt-get install failed (see $peers/apt.log)"
@@ -120,10 +124,12 @@ setup_aiosmtpd && aiosmtpd_ok=1
 
 # 10,000 idle connections need more descriptors than the usual 1024, in
 # the server and in the client alike; children inherit the limit.
+# shellcheck disable=SC3045 # dash and bash both have ulimit -n and -H
 hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then
 	hard=65536
 fi
+# shellcheck disable=SC3045
 ulimit -n "$hard" 2>/dev/null || say "cannot raise ulimit -n to $hard"
 
 # The orchestrator needs Python 3 with the sqlite3 module; Debian's python

@@ -10,9 +10,11 @@
  * BEGIN takes the write lock at the start, so a busy store makes the
  * transaction wait (busy_timeout) instead of failing half way through.
  *
- * synchronous=FULL: a message is on disk before the client gets its 250.
- * XXX group commit would trade that for throughput; see the benchmark
- * issue before changing it (2026-11).
+ * synchronous=NORMAL under WAL, with group commit (store_batch_*): the
+ * messages of one event-loop turn share one transaction, and each 250 is
+ * sent after that transaction commits.  A committed message survives a
+ * crash or SIGKILL of mailsink; a power cut may lose the last commits,
+ * which a development sink accepts for an fsync-free commit path.
  *
  * Statements are prepared once at open (those with a search fragment from
  * query.c, whose text varies, are prepared per call), and every statement
