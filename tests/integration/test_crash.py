@@ -371,15 +371,5 @@ class StoreRefusalTest(ServerTestCase):
                                    readers_refuse=False)
 
 
-def main():
-    """Exit 0 on success, 1 on failure, 77 if every test was skipped."""
-    result = unittest.main(exit=False, buffer=False).result
-    if not result.wasSuccessful():
-        sys.exit(1)
-    if result.testsRun and len(result.skipped) == result.testsRun:
-        sys.exit(77)
-    sys.exit(0)
-
-
 if __name__ == '__main__':
-    main()
+    harness.main()

@@ -486,16 +486,5 @@ class LongLineTest(ServerTestCase):
         c.quit()
 
 
-def main():
-    """Exit 0 on success, 1 on failure, 77 if every test was skipped."""
-    import unittest
-    result = unittest.main(exit=False, buffer=False).result
-    if not result.wasSuccessful():
-        sys.exit(1)
-    if result.testsRun and len(result.skipped) == result.testsRun:
-        sys.exit(77)
-    sys.exit(0)
-
-
 if __name__ == '__main__':
-    main()
+    harness.main()
