@@ -93,7 +93,7 @@ int
 cmd_serve(int argc, char **argv)
 {
 	struct config	 cfg;
-	struct server	*server;
+	struct server	*server = NULL;
 	char		*cause = NULL;
 	int		 i, rc;
 
@@ -106,47 +106,31 @@ cmd_serve(int argc, char **argv)
 		}
 	}
 	conf_init(&cfg);
-	if (cli_config_load(&cfg, argc, argv, &cause) == -1) {
-		fprintf(stderr, "mailsink: %s\n", cause);
-		free(cause);
-		conf_clear(&cfg);
-		return (CLI_EXIT_USAGE);
-	}
-	if (cli_config_verify(&cfg, &cause) == -1) {
-		fprintf(stderr, "mailsink: %s\n", cause);
-		free(cause);
-		conf_clear(&cfg);
-		return (CLI_EXIT_USAGE);
-	}
+	/* Configuration errors are usage errors (2); start failures, 1. */
+	rc = CLI_EXIT_USAGE;
+	if (cli_config_load(&cfg, argc, argv, &cause) == -1 ||
+	    cli_config_verify(&cfg, &cause) == -1)
+		goto fail;
 	log_init(cfg.log_level, cfg.transcript);
 	cmd_serve_not_yet(&cfg);
 
-	if ((server = server_new(&cfg, argc, argv, &cause)) == NULL) {
+	rc = CLI_EXIT_NOTFOUND;
+	if ((server = server_new(&cfg, argc, argv, &cause)) == NULL ||
+	    server_listen(server, &cause) == -1 ||
+	    (cfg.user != NULL &&
+	    cmd_serve_drop(cfg.user, cfg.db, &cause) == -1)) {
 		log_error("serve: %s", cause);
-		fprintf(stderr, "mailsink: %s\n", cause);
-		free(cause);
-		conf_clear(&cfg);
-		return (CLI_EXIT_NOTFOUND);
-	}
-	if (server_listen(server, &cause) == -1) {
-		log_error("serve: %s", cause);
-		fprintf(stderr, "mailsink: %s\n", cause);
-		free(cause);
-		server_free(server);
-		conf_clear(&cfg);
-		return (CLI_EXIT_NOTFOUND);
-	}
-	if (cfg.user != NULL && cmd_serve_drop(cfg.user, cfg.db, &cause) ==
-	    -1) {
-		log_error("serve: %s", cause);
-		fprintf(stderr, "mailsink: %s\n", cause);
-		free(cause);
-		server_free(server);
-		conf_clear(&cfg);
-		return (CLI_EXIT_NOTFOUND);
+		goto fail;
 	}
 	server_announce(server);
 	rc = server_run(server) == 0 ? CLI_EXIT_OK : CLI_EXIT_NOTFOUND;
+	server_free(server);
+	conf_clear(&cfg);
+	return (rc);
+
+fail:
+	fprintf(stderr, "mailsink: %s\n", cause);
+	free(cause);
 	server_free(server);
 	conf_clear(&cfg);
 	return (rc);
