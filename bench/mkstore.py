@@ -11,11 +11,12 @@ address search in the big store stays as selective as it is in real life.
 Bodies are copied as they are.  No ANALYZE is run: the store is left
 as mailsink itself would have it.
 
-It knows the tables of schema version 1 (store_schema.c); any other table
+It knows the tables of schema version 3 (store_schema.c); any other table
 that has a message_id column is copied with the id shifted, and FTS5
 tables are kept complete: one that triggers fill is left alone, an
 external-content one is rebuilt, and one the server fills itself (schema
-2's 'search') is copied by rowid with the same address rewriting.  Anything it cannot
+2's 'search') is copied by rowid with the same address rewriting; schema
+3's 'indexed' then says every copy is indexed.  Anything it cannot
 handle is reported on stderr, and bench.py checks the result with real
 `mailsink list` queries before timing them.
 """
@@ -109,13 +110,23 @@ def main():
         print("mkstore: seed has %d messages, max id %s: need ids 1..N"
               % (nseed, seed), file=sys.stderr)
         return 1
+    # Schema 3 indexes after the 250: the seed must be fully indexed
+    # before its index rows are copied (a `mailsink list WORD` does it).
+    has_upto = "indexed" in [n for n, _ in tables(db)]
+    if has_upto:
+        upto = db.execute("SELECT upto FROM indexed").fetchone()[0]
+        if upto != seed:
+            print("mkstore: the seed is indexed up to id %d of %d: run a "
+                  "search on it first" % (upto, seed), file=sys.stderr)
+            return 1
     fts = fts_tables(db)
     shadow = {n + sfx for n, _ in fts for sfx in
               ("_data", "_idx", "_content", "_docsize", "_config")}
     children = []
     skipped = []
     for name, sql in tables(db):
-        if name in ("messages", "sqlite_sequence") or name in shadow:
+        if name in ("messages", "sqlite_sequence", "indexed") or \
+                name in shadow:
             continue
         if any(name == f for f, _ in fts):
             continue
@@ -169,6 +180,10 @@ def main():
         else:
             notes.append("%s: FTS5 has %d of %d rows; not repaired"
                          % (f, n, total))
+    if has_upto:
+        # Every copy is indexed: it went in with the index rows above.
+        db.execute("UPDATE indexed SET upto = (SELECT max(id) FROM "
+                   "messages)")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     out = {"seed": seed, "factor": a.factor, "messages": total,

@@ -260,8 +260,14 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 	c->in_callback = 1;
 	conn_arm(c);
 	conn_act(c, smtp_session_connect(c->session, &c->out));
+	/*
+	 * A new bufferevent has writing enabled already; enabling it again
+	 * would make a plain socket's write event fire once for nothing
+	 * (two epoll_ctl calls and a wakeup per connection).
+	 */
 	if ((c->mode == CONN_MODE_LINE || c->mode == CONN_MODE_HANDSHAKE) &&
-	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1)
+	    bufferevent_enable(c->bev, c->fd_in_bev ? EV_READ | EV_WRITE :
+	    EV_READ) == -1)
 		log_warnx("%s conn bufferevent_enable failed", c->sid);
 	c->in_callback = 0;
 	if (c->mode == CONN_MODE_DEAD) {
@@ -409,7 +415,12 @@ conn_close_after_flush(struct conn *c)
 	conn_flush(c);
 	c->mode = CONN_MODE_CLOSING;
 	event_del(c->deadline);
-	bufferevent_disable(c->bev, EV_READ);
+	/*
+	 * Reading stays on: conn_process takes nothing more in this mode,
+	 * what comes waits (up to the read watermark), and conn_linger
+	 * drains it.  Turning it off and on again would cost two epoll_ctl
+	 * calls per connection.
+	 */
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_linger(c);
 }
@@ -486,7 +497,12 @@ conn_commit(struct conn *c)
 		/* The 250 waits for the group commit (conn_batch_cb). */
 		c->pending_id = id;
 		c->mode = CONN_MODE_COMMIT;
-		bufferevent_disable(c->bev, EV_READ);
+		/*
+		 * Reading stays on: what a pipelining client sends now
+		 * waits in the input buffer (conn_process takes nothing in
+		 * this mode), and toggling the socket's epoll interest for
+		 * every message would cost two system calls.
+		 */
 		TAILQ_INSERT_TAIL(&c->server->committing, c, batch_entry);
 	}
 	mime_headers_clear(&hdrs);
@@ -494,10 +510,11 @@ conn_commit(struct conn *c)
 }
 
 /*
- * Make sure a group commit is open, and due at the end of this loop
- * turn: every message and record written until then shares its one
- * transaction.  The commit event is activated, not timed, so it runs
- * after the I/O callbacks already due in this turn.
+ * Make sure a group commit is open, and due once the loop has no input
+ * left to handle (commit_ev runs below I/O, see server.c), or after
+ * commit_wait at the latest: every message and record written until
+ * then shares its one transaction.  Sessions waiting for their 250 send
+ * nothing, so under load a round of all of them lands in one commit.
  */
 static void
 conn_batch_ensure(struct server *server)
@@ -513,6 +530,8 @@ conn_batch_ensure(struct server *server)
 		return;
 	}
 	event_active(server->commit_ev, EV_TIMEOUT, 1);
+	if (evtimer_add(server->commit_timer, &server->commit_wait) == -1)
+		log_warnx("store batch: evtimer_add failed");
 }
 
 /*
@@ -525,9 +544,11 @@ conn_batch_flush(struct server *server)
 	TAILQ_HEAD(, conn)	 done;
 	struct conn		*c;
 	char			*cause = NULL;
-	int			 ok = 1;
+	int			 ok = 1, open;
 
-	if (store_batch_open(server->store) &&
+	event_del(server->commit_ev);
+	event_del(server->commit_timer);
+	if ((open = store_batch_open(server->store)) &&
 	    store_batch_commit(server->store, &cause) == -1) {
 		log_warnx("store commit failed: %s", cause);
 		free(cause);
@@ -553,13 +574,16 @@ conn_batch_flush(struct server *server)
 		    &c->tmark);
 		c->in_callback = 1;
 		conn_flush(c);
-		if (c->mode == CONN_MODE_LINE)
+		/* Reading may be off still after a delay rule at DATA. */
+		if (c->mode == CONN_MODE_LINE && !c->out_paused)
 			bufferevent_enable(c->bev, EV_READ);
 		conn_process(c);
 		c->in_callback = 0;
 		if (c->mode == CONN_MODE_DEAD)
 			conn_free(c);
 	}
+	if (open && ok)
+		server_index_soon(server);
 	if (ok && server->cfg->max_messages > 0 &&
 	    store_prune(server->store, server->cfg->max_messages,
 	    &cause) == -1) {
@@ -947,6 +971,12 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		free(why);
 		smtp_session_closed(c->session, "tls-failed");
 		conn_free(c);
+		return;
+	}
+	if (c->mode == CONN_MODE_CLOSING && (what & BEV_EVENT_EOF) &&
+	    !(what & BEV_EVENT_ERROR)) {
+		/* The peer half-closed after QUIT: still send the rest. */
+		bufferevent_disable(bev, EV_READ);
 		return;
 	}
 	if (what & BEV_EVENT_EOF)

@@ -329,7 +329,8 @@ mime_headers_parse(const char *data, size_t len, struct mime_headers *hdrs)
 	const char	*id;
 
 	memset(hdrs, 0, sizeof *hdrs);
-	if ((msg = mime_parse(data, len)) == NULL)
+	/* The body is not needed here: parsing it would double the cost. */
+	if ((msg = mime_parse(data, mime_header_end(data, len))) == NULL)
 		return;
 
 	hdrs->subject = mime_trimmed(g_mime_message_get_subject(msg));
@@ -343,9 +344,27 @@ mime_headers_parse(const char *data, size_t len, struct mime_headers *hdrs)
 		hdrs->message_id = mime_trimmed(id);
 	else if ((h = mime_find(msg, "Message-ID")) != NULL)
 		hdrs->message_id = mime_trimmed(g_mime_header_get_value(h));
-	hdrs->text = mime_search_text(g_mime_message_get_mime_part(msg), 0);
 
 	g_object_unref(msg);
+}
+
+/*
+ * The text a search should see in the message in data (its head is
+ * enough; the caller bounds len): the first text part, decoded to UTF-8,
+ * tags stripped from HTML, at most MIME_SEARCH_TEXT_MAX octets.  NULL
+ * when there is none.  The caller frees the result.
+ */
+char *
+mime_search_text_get(const char *data, size_t len)
+{
+	GMimeMessage	*msg;
+	char		*text;
+
+	if ((msg = mime_parse(data, len)) == NULL)
+		return (NULL);
+	text = mime_search_text(g_mime_message_get_mime_part(msg), 0);
+	g_object_unref(msg);
+	return (text);
 }
 
 /* Free the strings in hdrs and set them to NULL. */
@@ -358,7 +377,6 @@ mime_headers_clear(struct mime_headers *hdrs)
 	free(hdrs->cc);
 	free(hdrs->date);
 	free(hdrs->message_id);
-	free(hdrs->text);
 	memset(hdrs, 0, sizeof *hdrs);
 }
 

@@ -19,9 +19,6 @@ struct mime_headers {
 	char	*cc;
 	char	*date;
 	char	*message_id;
-	char	*text;		/* body text for search: the first text
-				   part, tags stripped from HTML, at most
-				   MIME_SEARCH_TEXT_MAX octets; NULL if none */
 };
 
 #define MIME_SEARCH_TEXT_MAX	(16 * 1024)
@@ -51,6 +48,7 @@ struct mime_message {
 void	mime_init(void);
 void	mime_headers_parse(const char *, size_t, struct mime_headers *);
 void	mime_headers_clear(struct mime_headers *);
+char	*mime_search_text_get(const char *, size_t);
 char	*mime_header_get(const char *, size_t, const char *);
 int	mime_message_parse(const char *, size_t, struct mime_message *);
 void	mime_message_clear(struct mime_message *);

@@ -40,9 +40,24 @@
 #define SERVER_DRAIN_SEC	5	/* busy sessions get this long
 					   at stop */
 #define SERVER_DRAIN_POLL_MS	100
+/*
+ * Event priorities (libevent runs only the most urgent active ones in a
+ * loop turn): I/O and timers run at the default; the group commit below
+ * them, so it waits until no session has input left to handle and takes
+ * every message of the round in one transaction (its deadline timer,
+ * at the default, bounds the wait); the indexer lowest, in turns with
+ * nothing else to do.
+ */
+#define SERVER_PRIORITIES	5	/* the default is 5 / 2 = 2 */
+#define SERVER_PRIO_COMMIT	3
+#define SERVER_PRIO_INDEX	4
+#define SERVER_COMMIT_WAIT_MS	10	/* longest wait for the commit */
+#define SERVER_INDEX_MSGS	128	/* per indexer turn: about 10 ms */
+#define SERVER_INDEX_DELAY_MS	100	/* after a commit, before indexing */
 
 static void	server_signal_cb(evutil_socket_t, short, void *);
 static void	server_drain_cb(evutil_socket_t, short, void *);
+static void	server_index_cb(evutil_socket_t, short, void *);
 static void	server_signals(struct server *);
 static void	server_check_cb(void *, enum smtp_stage, const char *,
 		    smtp_header_fn, void *, int *, struct smtp_verdict *);
@@ -166,12 +181,22 @@ server_new(const struct config *cfg, int argc, char **argv, char **cause)
 		strlcpy(s->hostname, "localhost", sizeof(s->hostname));
 	s->hostname[sizeof(s->hostname) - 1] = '\0';
 
+	if (event_base_priority_init(s->base, SERVER_PRIORITIES) == -1)
+		fatalx("server_new: event_base_priority_init failed");
 	if ((s->commit_ev = event_new(s->base, -1, 0, conn_batch_cb, s)) ==
-	    NULL)
+	    NULL || (s->commit_timer = evtimer_new(s->base, conn_batch_cb,
+	    s)) == NULL || (s->index_ev = evtimer_new(s->base,
+	    server_index_cb, s)) == NULL ||
+	    event_priority_set(s->commit_ev, SERVER_PRIO_COMMIT) == -1 ||
+	    event_priority_set(s->index_ev, SERVER_PRIO_INDEX) == -1)
 		fatalx("server_new: event_new failed");
+	s->commit_wait.tv_sec = 0;
+	s->commit_wait.tv_usec = SERVER_COMMIT_WAIT_MS * 1000;
 	mime_init();
 	if ((s->store = store_open(cfg->db, 0, cause)) == NULL) {
 		event_free(s->commit_ev);
+		event_free(s->commit_timer);
+		event_free(s->index_ev);
 		event_base_free(s->base);
 		free(s);
 		return (NULL);
@@ -275,6 +300,42 @@ server_announce(struct server *s)
 		    listener_address(s->listeners[i]));
 	}
 	fflush(stdout);
+}
+
+/*
+ * Messages were committed: index them once the loop has time.  The delay
+ * lets a burst collect into few index transactions; the low priority
+ * keeps the indexer out of turns that have sessions to serve.
+ */
+void
+server_index_soon(struct server *s)
+{
+	struct timeval	tv = { 0, SERVER_INDEX_DELAY_MS * 1000 };
+
+	if (!evtimer_pending(s->index_ev, NULL) &&
+	    evtimer_add(s->index_ev, &tv) == -1)
+		log_warnx("server: evtimer_add failed");
+}
+
+/* The indexer's turn: one chunk, and another turn while any are left. */
+static void
+server_index_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*s = arg;
+	struct timeval	 tv = { 0, 0 };
+	char		*cause = NULL;
+	int		 rc;
+
+	if (store_batch_open(s->store))
+		rc = 1;		/* a commit is due first; come back */
+	else if ((rc = store_index(s->store, SERVER_INDEX_MSGS,
+	    &cause)) == -1) {
+		/* Readers index for themselves; try again after a commit. */
+		log_warnx("store index: %s", cause);
+		free(cause);
+	}
+	if (rc == 1 && evtimer_add(s->index_ev, &tv) == -1)
+		log_warnx("server: evtimer_add failed");
 }
 
 /* Make a 16-hex-digit session id (unique within this process). */
@@ -429,6 +490,10 @@ server_free(struct server *s)
 	store_close(s->store);
 	if (s->commit_ev != NULL)
 		event_free(s->commit_ev);
+	if (s->commit_timer != NULL)
+		event_free(s->commit_timer);
+	if (s->index_ev != NULL)
+		event_free(s->index_ev);
 	tls_free(s->tls);
 	authdb_free(s->authdb);
 	rules_free(s->rules);

@@ -9,6 +9,7 @@
 #define MAILSINK_SERVER_H
 
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include <stdint.h>
 #include <time.h>
@@ -45,6 +46,9 @@ struct server {
 	TAILQ_HEAD(, conn)	 committing;	/* waiting for the group
 						   commit */
 	struct event		*commit_ev;	/* runs the group commit */
+	struct event		*commit_timer;	/* ... at the latest then */
+	struct timeval		 commit_wait;	/* how long it may wait */
+	struct event		*index_ev;	/* runs the indexer */
 	unsigned		 nconns;
 	struct event		*sig_int;
 	struct event		*sig_term;
@@ -63,5 +67,6 @@ int	server_run(struct server *);
 void	server_free(struct server *);
 void	server_conn_closed(struct server *, struct conn *);
 void	server_session_id(struct server *, char *, size_t);
+void	server_index_soon(struct server *);
 
 #endif /* MAILSINK_SERVER_H */

@@ -50,6 +50,7 @@
 #include "query.h"
 #include "spool.h"
 #include "store.h"
+#include "store_index.h"
 #include "store_schema.h"
 #include "xmalloc.h"
 
@@ -77,7 +78,6 @@ enum store_sql_id {
 	STORE_PRUNE_RCPTS,
 	STORE_PRUNE_MSGS,
 	STORE_PRUNE_SEARCH,
-	STORE_SEARCH_INSERT,
 	STORE_SEARCH_DEL,
 	STORE_ALL_DEL_SEARCH,
 	STORE_MSG_LIST,
@@ -174,9 +174,6 @@ static const char *const store_sql[STORE_NSQL] = {
 	[STORE_PRUNE_RCPTS] = "DELETE FROM recipients WHERE message_id <= ?",
 	[STORE_PRUNE_MSGS] = "DELETE FROM messages WHERE id <= ?",
 	[STORE_PRUNE_SEARCH] = "DELETE FROM search WHERE rowid <= ?",
-	[STORE_SEARCH_INSERT] =
-	    "INSERT INTO search (rowid, subject, sender, recipients, body) "
-	    "VALUES (?, ?, ?, ?, ?)",
 	[STORE_SEARCH_DEL] = "DELETE FROM search WHERE rowid = ?",
 	[STORE_ALL_DEL_SEARCH] = "DELETE FROM search",
 	[STORE_MSG_LIST] = STORE_LIST_SQL("1"),
@@ -219,6 +216,7 @@ struct store {
 	int		 bindrc;	/* first failed bind since last run */
 	sqlite3_stmt	*stmt[STORE_NSQL];	/* prepared, or NULL */
 	int		 batch;		/* a group commit is open */
+	int		 warned;	/* said the index cannot catch up */
 };
 
 static int	store_prepare(struct store *, char **);
@@ -830,45 +828,13 @@ fail:
 }
 
 /*
- * Index message id for QUERY searches: its subject, its senders (MAIL
- * FROM, From), its recipients (RCPT TOs, To, Cc) and its body text.
- */
-static int
-store_search_put(struct store *st, int64_t id, const struct envelope *env,
-    const struct mime_headers *hdrs, char **cause)
-{
-	sqlite3_stmt	*stmt = st->stmt[STORE_SEARCH_INSERT];
-	struct buf	 sender, rcpts;
-	size_t		 i;
-	int		 rc;
-
-	buf_init(&sender, 0);
-	buf_init(&rcpts, 0);
-	buf_addf(&sender, "%s %s", env->mail.addr,
-	    hdrs->from != NULL ? hdrs->from : "");
-	for (i = 0; i < env->nrcpts; i++)
-		buf_addf(&rcpts, "%s ", env->rcpts[i].addr);
-	buf_addf(&rcpts, "%s %s", hdrs->to != NULL ? hdrs->to : "",
-	    hdrs->cc != NULL ? hdrs->cc : "");
-	store_bind_int64(st, stmt, 1, id);
-	store_bind_text(st, stmt, 2, hdrs->subject != NULL ? hdrs->subject :
-	    "");
-	store_bind_text(st, stmt, 3, buf_str(&sender));
-	store_bind_text(st, stmt, 4, buf_str(&rcpts));
-	store_bind_text(st, stmt, 5, hdrs->text != NULL ? hdrs->text : "");
-	rc = store_run(st, stmt, "index message", cause);
-	buf_clear(&sender);
-	buf_clear(&rcpts);
-	return (rc);
-}
-
-/*
  * Store one message: its envelope from env, who sent it from peer, its
  * decoded headers from hdrs (may be NULL) and its octets from sp, with
  * the session that delivered it (0: none) and the transcript of the
  * transaction (may be NULL).  Everything goes in one
- * transaction: on any failure nothing is stored.  Returns 0 with the new
- * message id in *id, or -1 with *cause set (caller frees).
+ * transaction: on any failure nothing is stored.  The search index gets
+ * the message later (store_index).  Returns 0 with the new message id in
+ * *id, or -1 with *cause set (caller frees).
  */
 int
 store_message_put(struct store *st, int64_t session_id,
@@ -944,9 +910,6 @@ store_message_put(struct store *st, int64_t session_id,
 		if (store_run(st, stmt, "insert recipient", cause) == -1)
 			goto fail;
 	}
-	if (store_search_put(st, rowid, env, hdrs, cause) == -1)
-		goto fail;
-
 	if (store_commit(st, cause) == -1)
 		goto fail;
 	free(params);
@@ -1003,6 +966,68 @@ store_batch_commit(struct store *st, char **cause)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * Add up to max stored messages to the search index (the writer, when it
+ * has time).  Must not be called while a group commit is open.  Returns
+ * 0 when the index is complete, 1 when messages are left for another
+ * call, or -1 with *cause set.
+ */
+int
+store_index(struct store *st, size_t max, char **cause)
+{
+	if (st->batch)
+		fatalx("%s: a batch is open", __func__);
+	return (store_index_run(st->db, st->path, max, cause));
+}
+
+/*
+ * Before a search: index whatever the writer has not indexed yet, so the
+ * search sees every stored message.  A read-only store does it through
+ * a second, writable connection; when the file cannot be written (another
+ * user's store), the search runs on what is indexed and says so once.
+ * Returns 0, or -1 with *cause set.
+ */
+static int
+store_catch_up(struct store *st, char **cause)
+{
+	sqlite3		*db = st->db;
+	int		 rc;
+
+	if ((rc = store_index_behind(st->db, st->path, cause)) != 1)
+		return (rc);
+	if (st->flags & STORE_READONLY) {
+		db = NULL;
+		if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READWRITE,
+		    NULL) != SQLITE_OK ||
+		    sqlite3_busy_timeout(db, STORE_BUSY_MS) != SQLITE_OK) {
+			if (!st->warned)
+				log_warnx("%s: cannot index the newest "
+				    "messages, a search may miss them: %s",
+				    st->path, db != NULL ?
+				    sqlite3_errmsg(db) : "out of memory");
+			st->warned = 1;
+			sqlite3_close(db);
+			return (0);
+		}
+	}
+	while ((rc = store_index_run(db, st->path, STORE_INDEX_CHUNK,
+	    cause)) == 1)
+		continue;
+	if (db != st->db)
+		sqlite3_close(db);
+	if (rc == -1 && (st->flags & STORE_READONLY) &&
+	    strstr(*cause, "readonly") != NULL) {
+		/* A read-only file or directory: search what is indexed. */
+		if (!st->warned)
+			log_warnx("%s", *cause);
+		st->warned = 1;
+		free(*cause);
+		*cause = NULL;
+		return (0);
+	}
+	return (rc);
 }
 
 /*
@@ -1252,6 +1277,9 @@ store_msg_list(struct store *st, const struct query *q, size_t limit,
 	if (q == NULL || query_empty(q))
 		stmt = st->stmt[STORE_MSG_LIST];
 	else {
+		if (query_match_expr(q) != NULL &&
+		    store_catch_up(st, cause) == -1)
+			return (-1);
 		if (query_match_expr(q) != NULL)
 			xasprintf(&sql, STORE_LIST_FTS_SQL("%s"),
 			    query_where(q));
@@ -1292,6 +1320,9 @@ store_msg_count(struct store *st, const struct query *q, uint64_t *count,
 	if (q == NULL || query_empty(q))
 		stmt = st->stmt[STORE_MSG_COUNT];
 	else {
+		if (query_match_expr(q) != NULL &&
+		    store_catch_up(st, cause) == -1)
+			return (-1);
 		if (query_match_expr(q) != NULL)
 			xasprintf(&sql, STORE_COUNT_FTS_SQL("%s"),
 			    query_where(q));

@@ -106,6 +106,7 @@ int	store_message_put(struct store *, int64_t, const struct store_peer *,
 int	store_reject_put(struct store *, int64_t, const char *, const char *,
 	    const struct envelope *, const char *, const char *, char **);
 int	store_prune(struct store *, uint64_t, char **);
+int	store_index(struct store *, size_t, char **);
 
 /* Reader side (CLI, HTTP). */
 int	store_msg_list(struct store *, const struct query *, size_t, size_t,

@@ -60,6 +60,14 @@
  *       -- = RCPT TOs, To and Cc; body = the first text part, decoded,
  *       -- at most 16 KiB
  *
+ * Version 3 takes the index off the path of the 250: a message is
+ * indexed after it is stored, by the server when it has time and by any
+ * reader about to search (store_index.c).  Messages are indexed in id
+ * order, so one number says how far the index goes:
+ *
+ *   indexed(upto INTEGER NOT NULL)     -- one row: every message with
+ *                                      -- id <= upto is in search
+ *
  * There are no foreign keys: deleting a message deletes its bodies,
  * recipients and search rows explicitly, in the same transaction
  * (store.c).
@@ -144,7 +152,14 @@ static const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
 	"      coalesce(m.to_hdr, '') || ' ' || coalesce(m.cc_hdr, ''),"
 	"    coalesce((SELECT substr(CAST(b.raw AS TEXT), 1, 16384)"
 	"      FROM bodies b WHERE b.message_id = m.id), '')"
-	"  FROM messages m;"
+	"  FROM messages m;",
+
+	/*
+	 * 2 -> 3: messages are indexed after their 250, not before it
+	 * (store_index.c); everything up to here already is.
+	 */
+	"CREATE TABLE indexed (upto INTEGER NOT NULL);"
+	"INSERT INTO indexed (upto) SELECT coalesce(max(id), 0) FROM messages;"
 };
 
 /*

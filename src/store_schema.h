@@ -10,7 +10,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 int	store_schema_version(sqlite3 *, const char *, int *, char **);
 int	store_schema_migrate(sqlite3 *, const char *, char **);

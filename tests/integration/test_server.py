@@ -10,13 +10,14 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
 import unittest
 
 import harness
-from harness import (Client, ServerTestCase, run_mailsink,
+from harness import (Client, ServerTestCase, poll, run_mailsink,
                      simple_message, text)
 
 
@@ -339,6 +340,34 @@ class OptionsTest(ServerTestCase):
                      'S: 221'):
             self.assertIn(want, out)
 
+
+    def test_indexes_after_the_250(self):
+        # Messages go into the search index after their 250: the server
+        # does it on its own, with no search asking for it ...
+        s, c = self.try_options()
+        ids = [c.send_message('a@b.test', ['c@d.test'], simple_message(
+            subject='index %d' % i, body='pangolin%d' % i))
+            for i in range(5)]
+
+        def indexed():
+            con = sqlite3.connect('file:%s?mode=ro' % s.db, uri=True,
+                                  timeout=5)
+            try:
+                return con.execute('SELECT upto FROM indexed').fetchone()[0]
+            finally:
+                con.close()
+        poll(lambda: indexed() == max(ids), timeout=10,
+             what='the server to index messages %s' % ids)
+        self.assertEqual([m['id'] for m in s.messages('pangolin3')],
+                         [ids[3]])
+        # ... and a search right after a 250 finds the message whether
+        # or not the server got to it yet: the reader indexes the rest.
+        for i in range(5, 10):
+            mid = c.send_message('a@b.test', ['c@d.test'], simple_message(
+                subject='index %d' % i, body='pangolin%d' % i))
+            self.assertEqual([m['id'] for m in
+                              s.messages('pangolin%d' % i)], [mid])
+        c.quit()
 
 if __name__ == '__main__':
     harness.main()

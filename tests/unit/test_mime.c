@@ -165,6 +165,54 @@ test_headers_table(void **state)
 	}
 }
 
+/* The text a search sees: first text part, decoded, markup dropped, cut. */
+static void
+test_search_text(void **state)
+{
+	static const struct {
+		const char	*label;
+		const char	*input;
+		const char	*want;
+	} cases[] = {
+		{ "plain", "Subject: a\r\n\r\nhello there\r\n",
+		    "hello there\r\n" },
+		{ "quoted-printable", "Content-Type: text/plain; "
+		    "charset=utf-8\r\nContent-Transfer-Encoding: "
+		    "quoted-printable\r\n\r\nK=C3=B6ln\r\n", "Köln\r\n" },
+		{ "html only", "Content-Type: text/html\r\n\r\n"
+		    "<p>one</p><b>two</b>", " one  two " },
+		{ "alternative prefers plain", "Content-Type: multipart/"
+		    "alternative; boundary=b\r\n\r\n--b\r\nContent-Type: "
+		    "text/html\r\n\r\n<i>html</i>\r\n--b\r\nContent-Type: "
+		    "text/plain\r\n\r\nplain\r\n--b--\r\n", "plain" },
+		{ "attachment only", "Content-Type: application/pdf\r\n"
+		    "Content-Disposition: attachment\r\n\r\n%PDF\r\n", NULL },
+		{ "nothing", "", NULL },
+	};
+	GString	*big;
+	char	*text;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < MS_NITEMS(cases); i++) {
+		text = mime_search_text_get(cases[i].input,
+		    strlen(cases[i].input));
+		t_streq(cases[i].label, "text", text, cases[i].want);
+		free(text);
+	}
+	/* Long text is cut at MIME_SEARCH_TEXT_MAX, on a UTF-8 boundary. */
+	big = g_string_new("Content-Type: text/plain; charset=utf-8\r\n\r\n");
+	for (i = 0; i < MIME_SEARCH_TEXT_MAX; i++)
+		g_string_append(big, "\xc3\xa9");
+	text = mime_search_text_get(big->str, big->len);
+	assert_non_null(text);
+	assert_true(strlen(text) <= MIME_SEARCH_TEXT_MAX);
+	assert_true(strlen(text) >= MIME_SEARCH_TEXT_MAX - 1);
+	assert_int_equal(strlen(text) % 2, 0);
+	free(text);
+	g_string_free(big, TRUE);
+}
+
 /* The head of a message cut at any point still gives what it has. */
 static void
 test_headers_truncated(void **state)
@@ -502,6 +550,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headers_table),
 		cmocka_unit_test(test_headers_truncated),
+		cmocka_unit_test(test_search_text),
 		cmocka_unit_test(test_header_get),
 		cmocka_unit_test(test_message_multipart),
 		cmocka_unit_test(test_message_table),

@@ -31,6 +31,7 @@
 #include "spool.h"
 #include "store.h"
 #include "store_schema.h"
+#include "xmalloc.h"
 
 struct t_dir {
 	char	dir[256];	/* temporary directory */
@@ -499,7 +500,8 @@ test_open_migrates_v1(void **state)
 	store_close(st);
 	/* Turn it back into a version 1 file, as an older mailsink left it. */
 	if (sqlite3_open(t->path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, "DROP TABLE search; PRAGMA user_version = 1",
+	    sqlite3_exec(db, "DROP TABLE search; DROP TABLE indexed; "
+	    "PRAGMA user_version = 1",
 	    NULL, NULL, NULL) != SQLITE_OK)
 		fail_msg("downgrade: %s", sqlite3_errmsg(db));
 	sqlite3_close(db);
@@ -1364,6 +1366,152 @@ test_reader_after_writer_closed(void **state)
 	store_close(r);
 }
 
+/* ------------------------------------------------------------ index */
+
+/* How many messages match the one query term in st (may be a reader). */
+static size_t
+t_count_term(struct store *st, const char *term)
+{
+	struct query	*q;
+	uint64_t	 count;
+	char		*cause = NULL, *terms[1];
+
+	terms[0] = xstrdup(term);
+	if ((q = query_parse(1, terms, &cause)) == NULL)
+		fail_msg("query_parse %s: %s", term, cause);
+	if (store_msg_count(st, q, &count, &cause) == -1)
+		fail_msg("count %s: %s", term, cause);
+	query_free(q);
+	free(terms[0]);
+	return ((size_t)count);
+}
+
+/*
+ * Messages are stored unindexed; store_index adds them in id order, a
+ * chunk at a time, and says whether any are left.
+ */
+static void
+test_index_chunks(void **state)
+{
+	struct t_dir	*t = *state;
+	struct store	*st;
+	int64_t		 ids[3];
+	char		*cause = NULL;
+
+	st = t_open(t->path, 0);
+	t_put_n(st, ids, 3);
+	assert_int_equal(t_scalar(t->path, "SELECT upto FROM indexed"), 0);
+	assert_int_equal(t_scalar(t->path, "SELECT count(*) FROM search"), 0);
+
+	assert_int_equal(store_index(st, 2, &cause), 1);
+	assert_int_equal(t_scalar(t->path, "SELECT upto FROM indexed"),
+	    ids[1]);
+	assert_int_equal(store_index(st, 2, &cause), 0);
+	assert_int_equal(t_scalar(t->path, "SELECT upto FROM indexed"),
+	    ids[2]);
+	assert_int_equal(store_index(st, 2, &cause), 0);
+	assert_int_equal(t_scalar(t->path, "SELECT count(*) FROM search"), 3);
+	/* What went in: subject, senders, recipients and body text. */
+	assert_int_equal(t_scalar(t->path, "SELECT count(*) FROM search "
+	    "WHERE search MATCH 'subject:s1 AND sender:s1 AND "
+	    "recipients:r1 AND body:1'"), 1);
+	store_close(st);
+}
+
+/*
+ * A search never misses a stored message: a reader (read-only) indexes
+ * what the writer has not yet, before it searches.
+ */
+static void
+test_index_on_read(void **state)
+{
+	struct t_dir	*t = *state;
+	struct store	*w, *r;
+	int64_t		 ids[3], id;
+
+	w = t_open(t->path, 0);
+	r = t_open(t->path, STORE_READONLY);
+	t_put_n(w, ids, 3);
+	assert_int_equal(t_count_term(r, "body"), 3);
+	assert_int_equal(t_count_term(r, "to:r2@y.test"), 1);
+	assert_int_equal(t_scalar(t->path, "SELECT upto FROM indexed"),
+	    ids[2]);
+
+	/* One more, with its text in an HTML part only. */
+	id = t_put(w, 0, "a@x.test", "b@y.test", "Subject: late\r\n"
+	    "Content-Type: text/html\r\n\r\n<p>tardigrade</p>\r\n");
+	assert_int_equal(t_count_term(r, "tardigrade"), 1);
+	assert_int_equal(t_count_term(r, "p"), 0);
+	assert_int_equal(t_scalar(t->path, "SELECT upto FROM indexed"), id);
+	/* The writer searches the same way. */
+	assert_int_equal(t_count_term(w, "subject:late"), 1);
+	store_close(r);
+	store_close(w);
+}
+
+/* A big message is indexed from its head, without reading it all. */
+static void
+test_index_big_message(void **state)
+{
+	struct t_dir	*t = *state;
+	struct store	*st;
+	struct envelope	 env;
+	struct spool	*sp;
+	const char	*rcpts[1] = { "big@y.test" };
+	char		*data, *cause = NULL;
+	size_t		 len = 3 * 1024 * 1024, n;
+	int64_t		 id;
+
+	data = xmalloc(len);
+	n = (size_t)snprintf(data, len, "Subject: big\r\n\r\nquokka\r\n");
+	memset(data + n, 'x', len - n);
+	memcpy(data + len - 12, "\r\nwombat\r\n", 10);
+	st = t_open(t->path, 0);
+	t_env(&env, "a@x.test", rcpts, 1);
+	sp = t_spool(data, len, 65536);
+	assert_int_equal(store_message_put(st, 0, NULL, &env, NULL, sp, NULL,
+	    &id, &cause), 0);
+	spool_free(sp);
+	envelope_clear(&env);
+	assert_int_equal(t_count_term(st, "quokka"), 1);
+	/* Only the head is decoded for text (MIME_SEARCH_TEXT_MAX). */
+	assert_int_equal(t_count_term(st, "wombat"), 0);
+	store_close(st);
+	free(data);
+}
+
+/*
+ * A version 2 store (every message indexed before its 250) is migrated
+ * without indexing anything twice.
+ */
+static void
+test_open_migrates_v2(void **state)
+{
+	struct t_dir	*t = *state;
+	struct store	*st;
+	sqlite3		*db;
+	int64_t		 ids[2];
+
+	st = t_open(t->path, 0);
+	t_put_n(st, ids, 2);
+	assert_int_equal(t_count_term(st, "body"), 2);
+	store_close(st);
+	if (sqlite3_open(t->path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "DROP TABLE indexed; PRAGMA user_version = 2",
+	    NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("downgrade: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+
+	st = t_open(t->path, 0);
+	assert_int_equal(t_scalar(t->path, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
+	assert_int_equal(t_scalar(t->path, "SELECT upto FROM indexed"),
+	    ids[1]);
+	assert_int_equal(t_count_term(st, "body"), 2);
+	assert_int_equal(t_scalar(t->path, "SELECT count(*) FROM search"), 2);
+	store_close(st);
+}
+
 /* A test of its own on a fresh ":memory:" store. */
 static int
 t_mem_setup(void **state)
@@ -1420,6 +1568,10 @@ main(void)
 		T_FILE(test_reader_sees_writer),
 		T_FILE(test_reader_before_schema),
 		T_FILE(test_reader_after_writer_closed),
+		T_FILE(test_index_chunks),
+		T_FILE(test_index_on_read),
+		T_FILE(test_index_big_message),
+		T_FILE(test_open_migrates_v2),
 	};
 
 	mime_init();
