@@ -61,6 +61,7 @@
 
 #define CONN_OUTPUT_MAX		(64 * 1024)	/* pause reading past this */
 #define CONN_INPUT_MAX		(256 * 1024)	/* read high-watermark */
+#define CONN_READ_MAX		(64 * 1024)	/* octets per read(2) */
 #define CONN_HEAD_MAX		(64 * 1024)	/* header bytes given to mime */
 #define CONN_BDAT_REARM		4096		/* BDAT progress that counts
 						   as a line for the timeout */
@@ -83,6 +84,11 @@ enum conn_mode {
 struct conn {
 	struct server		*server;	/* not owned */
 	struct bufferevent	*bev;		/* owned */
+	struct event		*rev;		/* plain socket: reads it
+						   (conn_sock_read_cb) */
+	int			 reading;	/* rev wanted (conn_reading) */
+	int			 peer_eof;	/* the peer sent its FIN with
+						   work still pending */
 	int			 fd;		/* the socket */
 	int			 fd_in_bev;	/* bev closes fd (TLS) */
 	struct smtp_session	*session;	/* owned */
@@ -117,6 +123,8 @@ struct conn {
 };
 
 static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_sock_read_cb(evutil_socket_t, short, void *);
+static void	conn_reading(struct conn *, int);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_deadline_cb(evutil_socket_t, short, void *);
@@ -224,9 +232,13 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 	c->pause = evtimer_new(server->base, conn_pause_cb, c);
 	if (c->deadline == NULL || c->pause == NULL)
 		fatalx("conn_new: evtimer_new failed");
+	if (!tls && (c->rev = event_new(server->base, fd, EV_READ |
+	    EV_PERSIST, conn_sock_read_cb, c)) == NULL)
+		fatalx("conn_new: event_new failed");
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
+	if (tls)
+		bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_INPUT_MAX);
 	/* A client that stops reading our replies is dropped in time. */
 	wtv.tv_sec = (time_t)server->cfg->timeout;
 	wtv.tv_usec = 0;
@@ -265,10 +277,11 @@ conn_new(struct server *server, int fd, const struct sockaddr *sa,
 	 * would make a plain socket's write event fire once for nothing
 	 * (two epoll_ctl calls and a wakeup per connection).
 	 */
-	if ((c->mode == CONN_MODE_LINE || c->mode == CONN_MODE_HANDSHAKE) &&
-	    bufferevent_enable(c->bev, c->fd_in_bev ? EV_READ | EV_WRITE :
-	    EV_READ) == -1)
+	if (c->mode == CONN_MODE_HANDSHAKE &&
+	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1)
 		log_warnx("%s conn bufferevent_enable failed", c->sid);
+	if (c->mode == CONN_MODE_LINE)
+		conn_reading(c, 1);
 	c->in_callback = 0;
 	if (c->mode == CONN_MODE_DEAD) {
 		conn_free(c);
@@ -330,6 +343,8 @@ conn_free(struct conn *c)
 	}
 	smtp_session_closed(c->session, NULL);
 	conn_record_end(c);
+	if (c->rev != NULL)
+		event_free(c->rev);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	bufferevent_free(c->bev);
 	if (!c->fd_in_bev)
@@ -396,14 +411,15 @@ conn_linger(struct conn *c)
 	log_debug("%s conn linger out=%zu", c->sid,
 	    evbuffer_get_length(bufferevent_get_output(c->bev)));
 	tls_shutdown(c->bev);
-	if (shutdown(c->fd, SHUT_WR) == -1) {
+	if (shutdown(c->fd, SHUT_WR) == -1 || c->peer_eof) {
+		/* No peer, or it has closed already: nothing to wait for. */
 		c->mode = CONN_MODE_DEAD;
 		return;
 	}
 	c->mode = CONN_MODE_LINGER;
 	evbuffer_drain(bufferevent_get_input(c->bev),
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
-	bufferevent_enable(c->bev, EV_READ);
+	conn_reading(c, 1);
 	if (event_add(c->deadline, &tv) == -1)
 		c->mode = CONN_MODE_DEAD;
 }
@@ -576,7 +592,7 @@ conn_batch_flush(struct server *server)
 		conn_flush(c);
 		/* Reading may be off still after a delay rule at DATA. */
 		if (c->mode == CONN_MODE_LINE && !c->out_paused)
-			bufferevent_enable(c->bev, EV_READ);
+			conn_reading(c, 1);
 		conn_process(c);
 		c->in_callback = 0;
 		if (c->mode == CONN_MODE_DEAD)
@@ -662,7 +678,7 @@ conn_act(struct conn *c, enum smtp_action act)
 		case SMTP_ACT_PAUSE:
 			conn_flush(c);
 			c->mode = CONN_MODE_PAUSED;
-			bufferevent_disable(c->bev, EV_READ);
+			conn_reading(c, 0);
 			ms = smtp_session_pause_ms(c->session);
 			tv.tv_sec = (time_t)(ms / 1000);
 			tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
@@ -677,7 +693,7 @@ conn_act(struct conn *c, enum smtp_action act)
 			 */
 			conn_flush(c);
 			c->mode = CONN_MODE_TLS_WAIT;
-			bufferevent_disable(c->bev, EV_READ);
+			conn_reading(c, 0);
 			/*
 			 * If the 220 went out already, start TLS on the next
 			 * loop turn, not here: the caller still holds the
@@ -809,8 +825,19 @@ conn_process(struct conn *c)
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    CONN_OUTPUT_MAX) {
 		c->out_paused = 1;
-		bufferevent_disable(c->bev, EV_READ);
+		conn_reading(c, 0);
 	}
+	if (c->mode != CONN_MODE_LINE && c->mode != CONN_MODE_DOT &&
+	    c->mode != CONN_MODE_BDAT)
+		return;
+	if (c->peer_eof && evbuffer_get_length(in) == 0) {
+		/* Everything the peer sent before its FIN is answered. */
+		conn_close_after_flush(c);
+		return;
+	}
+	/* The input drained below the watermark: read again. */
+	if (c->reading && !c->out_paused)
+		conn_reading(c, 1);
 }
 
 /* Run conn_process from a callback and free the conn if it died. */
@@ -850,6 +877,8 @@ conn_start_tls(struct conn *c)
 	 * writes straight to the kernel, so a close never strands bytes in
 	 * an intermediate buffer.
 	 */
+	event_free(c->rev);
+	c->rev = NULL;
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
@@ -902,6 +931,75 @@ conn_tls_done(struct conn *c)
 	conn_run(c);
 }
 
+/*
+ * Turn reading on or off.  A plain socket is read by conn_sock_read_cb,
+ * not by its bufferevent: libevent 2.1 reads at most 4096 octets a call
+ * and asks FIONREAD before each, so a 1 MB message would cost 512 system
+ * calls that way and 32 this way.  Reading also stops while the input
+ * holds CONN_INPUT_MAX (the high-watermark; conn_process restarts it).
+ * A TLS socket is read by its bufferevent, with the same watermark.
+ */
+static void
+conn_reading(struct conn *c, int on)
+{
+	if (c->rev == NULL) {
+		if (on && !c->peer_eof)
+			bufferevent_enable(c->bev, EV_READ);
+		else
+			bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	c->reading = on;
+	if (on && !c->peer_eof && evbuffer_get_length(bufferevent_get_input(c->bev)) <
+	    CONN_INPUT_MAX) {
+		if (!event_pending(c->rev, EV_READ, NULL) &&
+		    event_add(c->rev, NULL) == -1)
+			log_warnx("%s conn event_add failed", c->sid);
+	} else
+		event_del(c->rev);
+}
+
+/* A plain socket is readable: read into the input, then handle it. */
+static void
+conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 vec;
+	ssize_t			 n;
+
+	if (evbuffer_get_length(in) >= CONN_INPUT_MAX) {
+		event_del(c->rev);	/* conn_process reads on again */
+		return;
+	}
+	/* The bufferevent keeps its input's end frozen but for its reads. */
+	evbuffer_unfreeze(in, 0);
+	if (evbuffer_reserve_space(in, CONN_READ_MAX, &vec, 1) < 1)
+		fatalx("conn_sock_read_cb: evbuffer_reserve_space failed");
+	if (vec.iov_len > CONN_READ_MAX)
+		vec.iov_len = CONN_READ_MAX;
+	n = read(fd, vec.iov_base, vec.iov_len);
+	if (n > 0) {
+		vec.iov_len = (size_t)n;
+		if (evbuffer_commit_space(in, &vec, 1) == -1)
+			fatalx("conn_sock_read_cb: evbuffer_commit_space "
+			    "failed");
+	}
+	evbuffer_freeze(in, 0);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
+		return;
+	}
+	if (n == 0) {
+		event_del(c->rev);
+		conn_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
+		return;
+	}
+	conn_read_cb(c->bev, c);
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -945,7 +1043,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (c->out_paused) {
 		c->out_paused = 0;
 		if (c->mode != CONN_MODE_PAUSED)
-			bufferevent_enable(c->bev, EV_READ);
+			conn_reading(c, 1);
 		conn_run(c);
 	}
 }
@@ -973,10 +1071,18 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	if (c->mode == CONN_MODE_CLOSING && (what & BEV_EVENT_EOF) &&
-	    !(what & BEV_EVENT_ERROR)) {
-		/* The peer half-closed after QUIT: still send the rest. */
-		bufferevent_disable(bev, EV_READ);
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    (c->mode == CONN_MODE_CLOSING || c->mode == CONN_MODE_COMMIT ||
+	    c->mode == CONN_MODE_PAUSED || c->out_paused ||
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
+		/*
+		 * The peer half-closed with work pending (a message waiting
+		 * for its commit, replies not sent, commands not yet read,
+		 * as with `nc -N`): finish that, then close.
+		 */
+		log_debug("%s conn eof, finishing", c->sid);
+		c->peer_eof = 1;
+		conn_reading(c, 0);
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
@@ -1032,7 +1138,7 @@ conn_pause_cb(evutil_socket_t fd, short what, void *arg)
 	conn_act(c, smtp_session_resume(c->session, &c->out));
 	if (c->mode == CONN_MODE_LINE || c->mode == CONN_MODE_DOT ||
 	    c->mode == CONN_MODE_BDAT) {
-		bufferevent_enable(c->bev, EV_READ);
+		conn_reading(c, 1);
 		conn_process(c);
 	}
 	c->in_callback = 0;

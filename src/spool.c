@@ -4,10 +4,15 @@
  * A message is written here piece by piece as the DATA or BDAT decoder
  * produces it, and read back once when it is stored.  Small messages (the
  * common case) never touch the disk: they stay in one buffer that grows
- * to at most SPOOL_MEM_MAX bytes.  The first write that would pass that
- * size moves the bytes to an anonymous temporary file, and from then on
- * the same buffer is the file's write buffer, so memory never grows past
- * SPOOL_MEM_MAX however large the message is.
+ * to SPOOL_MEM_MAX bytes, and on to SPOOL_MEM_BIG with memory borrowed
+ * from a budget all spools share (SPOOL_MEM_BUDGET), so a few messages of
+ * a megabyte or two are stored straight from memory, without writing
+ * them to a file and reading them back.  The first write that would pass
+ * what a spool may hold moves the bytes to an anonymous temporary file;
+ * the buffer shrinks back to SPOOL_MEM_MAX, returns what it borrowed and
+ * is from then on the file's write buffer.  So memory stays bounded
+ * however large and however many the messages are: SPOOL_MEM_MAX per
+ * spool plus SPOOL_MEM_BUDGET in all.
  *
  * The file is created with O_TMPFILE where the file system allows it, or
  * with mkstemp() and unlinked at once, so it has no name and vanishes when
@@ -19,7 +24,9 @@
  * gets more data than it can take says 552 after the final dot) but
  * costs nothing to hold.
  *
- * This file must never keep more than SPOOL_MEM_MAX bytes in memory.
+ * This file must never keep more than SPOOL_MEM_MAX bytes in memory per
+ * spool, plus its share of SPOOL_MEM_BUDGET.  Spools live on the event
+ * loop's thread only, so the budget needs no lock.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -49,7 +56,11 @@ struct spool {
 	uint64_t	 kept;		/* bytes kept (<= cap) */
 	uint64_t	 cap;		/* bytes to keep at most; 0: all */
 	int		 error;		/* errno of a failed file write */
+	size_t		 limit;		/* bytes buf may hold now */
+	size_t		 borrowed;	/* of limit, from the budget */
 };
+
+static size_t	spool_borrowed;	/* borrowed by all spools together */
 
 static void	spool_cause(char **, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
@@ -57,6 +68,8 @@ static int	spool_open_tmp(char **);
 static int	spool_flush(struct spool *, char **);
 static int	spool_spill(struct spool *, char **);
 static int	spool_add(struct spool *, const char *, size_t, char **);
+static void	spool_give_back(struct spool *);
+static int	spool_borrow(struct spool *);
 
 /* Set *cause, unless the caller passed NULL (it wants no message). */
 static void
@@ -82,6 +95,7 @@ spool_new(void)
 
 	sp = xcalloc(1, sizeof *sp);
 	sp->fd = -1;
+	sp->limit = SPOOL_MEM_MAX;
 	return (sp);
 }
 
@@ -93,6 +107,7 @@ spool_free(struct spool *sp)
 		return;
 	if (sp->fd != -1)
 		close(sp->fd);
+	spool_give_back(sp);
 	free(sp->buf);
 	free(sp);
 }
@@ -118,6 +133,7 @@ spool_reset(struct spool *sp, uint64_t cap)
 		sp->buf = NULL;
 		sp->bufcap = 0;
 	}
+	spool_give_back(sp);
 	sp->buflen = 0;
 	sp->spilled = 0;
 	sp->flen = 0;
@@ -196,7 +212,41 @@ spool_flush(struct spool *sp, char **cause)
 	return (0);
 }
 
-/* Move the memory bytes to the temporary file. */
+/* Return what sp borrowed from the budget; its limit drops back. */
+static void
+spool_give_back(struct spool *sp)
+{
+	spool_borrowed -= sp->borrowed;
+	sp->borrowed = 0;
+	sp->limit = SPOOL_MEM_MAX;
+}
+
+/*
+ * Let sp's buffer hold twice as much (at most SPOOL_MEM_BIG) if the
+ * budget allows.  Returns 1 if it may, 0 if it must spill.
+ */
+static int
+spool_borrow(struct spool *sp)
+{
+	size_t	 more;
+
+	if (sp->spilled || sp->limit >= SPOOL_MEM_BIG)
+		return (0);
+	more = sp->limit;
+	if (more > SPOOL_MEM_BIG - sp->limit)
+		more = SPOOL_MEM_BIG - sp->limit;
+	if (more > SPOOL_MEM_BUDGET - spool_borrowed)
+		return (0);
+	spool_borrowed += more;
+	sp->borrowed += more;
+	sp->limit += more;
+	return (1);
+}
+
+/*
+ * Move the memory bytes to the temporary file, and shrink the buffer
+ * back to SPOOL_MEM_MAX, giving back what it borrowed.
+ */
 static int
 spool_spill(struct spool *sp, char **cause)
 {
@@ -206,7 +256,14 @@ spool_spill(struct spool *sp, char **cause)
 	}
 	sp->spilled = 1;
 	sp->flen = 0;
-	return (spool_flush(sp, cause));
+	if (spool_flush(sp, cause) == -1)
+		return (-1);
+	if (sp->bufcap > SPOOL_MEM_MAX) {
+		sp->buf = xrealloc(sp->buf, SPOOL_MEM_MAX);
+		sp->bufcap = SPOOL_MEM_MAX;
+	}
+	spool_give_back(sp);
+	return (0);
 }
 
 /* Keep len bytes: in memory, spilling or flushing as the buffer fills. */
@@ -216,22 +273,22 @@ spool_add(struct spool *sp, const char *p, size_t len, char **cause)
 	size_t	 n, ncap;
 
 	while (len > 0) {
-		if (sp->buflen == SPOOL_MEM_MAX) {
+		if (sp->buflen == sp->limit && !spool_borrow(sp)) {
 			if (!sp->spilled) {
 				if (spool_spill(sp, cause) == -1)
 					return (-1);
 			} else if (spool_flush(sp, cause) == -1)
 				return (-1);
 		}
-		n = SPOOL_MEM_MAX - sp->buflen;
+		n = sp->limit - sp->buflen;
 		if (n > len)
 			n = len;
 		if (sp->buflen + n > sp->bufcap) {
 			ncap = sp->bufcap == 0 ? 4096 : sp->bufcap;
 			while (ncap < sp->buflen + n)
 				ncap *= 2;
-			if (ncap > SPOOL_MEM_MAX)
-				ncap = SPOOL_MEM_MAX;
+			if (ncap > sp->limit)
+				ncap = sp->limit;
 			sp->buf = xrealloc(sp->buf, ncap);
 			sp->bufcap = ncap;
 		}

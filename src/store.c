@@ -50,6 +50,7 @@
 #include "query.h"
 #include "spool.h"
 #include "store.h"
+#include "store_checkpoint.h"
 #include "store_index.h"
 #include "store_schema.h"
 #include "xmalloc.h"
@@ -58,6 +59,10 @@
 #define STORE_BLOB_CHUNK	(64 * 1024)	/* spool to blob copy size */
 #define STORE_CHECK_SEC		2		/* budget of the check
 						   at open */
+#define STORE_CKPT_FRAMES	1000		/* WAL pages that make a
+						   checkpoint due */
+#define STORE_CKPT_MAX_FRAMES	65536		/* ... that the writer
+						   checkpoints itself */
 
 /* The statements prepared at open, by index into store_sql[]. */
 enum store_sql_id {
@@ -217,6 +222,7 @@ struct store {
 	sqlite3_stmt	*stmt[STORE_NSQL];	/* prepared, or NULL */
 	int		 batch;		/* a group commit is open */
 	int		 warned;	/* said the index cannot catch up */
+	struct store_checkpointer *ckpt; /* WAL writer's, or NULL */
 };
 
 static int	store_prepare(struct store *, char **);
@@ -375,6 +381,24 @@ store_check(struct store *st, char **cause)
 }
 
 /*
+ * After each commit of the writer: hand the checkpoint to the
+ * checkpointer thread once the WAL holds STORE_CKPT_FRAMES pages; if it
+ * has fallen far behind, checkpoint here, so the WAL stays bounded.
+ */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store	*st = arg;
+
+	if (frames >= STORE_CKPT_MAX_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	else if (frames >= STORE_CKPT_FRAMES)
+		store_checkpointer_kick(st->ckpt);
+	return (SQLITE_OK);
+}
+
+/*
  * Open the store at path (":memory:" for a private in-memory one).  The
  * writer (flags 0) creates and migrates it; STORE_READONLY opens an
  * existing file for reading only.  Returns the store, or NULL with *cause
@@ -387,7 +411,7 @@ store_open(const char *path, int flags, char **cause)
 	struct stat	 sb;
 	sqlite3_stmt	*stmt = NULL;
 	const char	*mode;
-	int		 memory, oflags, rc, version, saved;
+	int		 memory, oflags, rc, version, saved, wal = 0;
 
 	st = xcalloc(1, sizeof *st);
 	st->path = xstrdup(path);
@@ -469,7 +493,8 @@ store_open(const char *path, int flags, char **cause)
 		}
 		mode = (const char *)sqlite3_column_text(stmt, 0);
 		/* Not fatal: the store works, readers just wait more. */
-		if (mode == NULL || strcmp(mode, "wal") != 0)
+		wal = mode != NULL && strcmp(mode, "wal") == 0;
+		if (!wal)
 			log_warnx("%s: WAL journal not available, using %s",
 			    path, mode != NULL ? mode : "?");
 		sqlite3_finalize(stmt);
@@ -496,6 +521,11 @@ store_open(const char *path, int flags, char **cause)
 	}
 	if (store_prepare(st, cause) == -1)
 		goto fail;
+	if (wal) {
+		if ((st->ckpt = store_checkpointer_start(path, cause)) == NULL)
+			goto fail;
+		sqlite3_wal_hook(st->db, store_wal_hook, st);
+	}
 	return (st);
 
 fail:
@@ -512,6 +542,7 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	store_checkpointer_stop(st->ckpt);
 	for (i = 0; i < STORE_NSQL; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)

@@ -272,13 +272,16 @@ test_spool_sizes(void **state)
 	} cases[] = {
 		{ "empty", 0, 1, 0, 0 },
 		{ "small", 100, 7, 0, 0 },
-		{ "exactly in memory", SPOOL_MEM_MAX, 1000, 0, 0 },
-		{ "one past memory", SPOOL_MEM_MAX + 1, 1000, 0, 1 },
-		{ "one past, 1-byte writes", SPOOL_MEM_MAX + 1, 1, 0, 1 },
-		{ "one big write", 300000, 300000, 0, 1 },
-		{ "odd steps", 1000003, 65537, 0, 1 },
+		{ "past the own part", SPOOL_MEM_MAX + 1, 1000, 0, 0 },
+		{ "exactly in memory", SPOOL_MEM_BIG, 1000, 0, 0 },
+		{ "one past memory", SPOOL_MEM_BIG + 1, 1000, 0, 1 },
+		{ "one past, 1-byte writes", SPOOL_MEM_BIG + 1, 1, 0, 1 },
+		{ "one big write", 300000, 300000, 0, 0 },
+		{ "odd steps", 1000003, 65537, 0, 0 },
+		{ "odd steps, spilled", 3000017, 65537, 0, 1 },
 		{ "cap in memory", 5000, 64, 1000, 0 },
-		{ "cap after spill", 400000, 4096, 200000, 1 },
+		{ "cap in borrowed memory", 400000, 4096, 200000, 0 },
+		{ "cap after spill", 3000000, 4096, 2500000, 1 },
 		{ "cap exact", 1000, 10, 1000, 0 },
 	};
 	struct spool	*sp;
@@ -287,9 +290,9 @@ test_spool_sizes(void **state)
 	size_t		 i, j, memlen, want_kept;
 
 	(void)state;
-	data = malloc(1100000);
+	data = malloc(3100000);
 	assert_non_null(data);
-	for (j = 0; j < 1100000; j++)
+	for (j = 0; j < 3100000; j++)
 		data[j] = (char)(j * 131 + j / 256);
 	sp = spool_new();
 	/* One spool for every case: spool_reset() must leave no trace. */
@@ -347,15 +350,16 @@ static void
 test_spool_reset_after_spill(void **state)
 {
 	struct spool	*sp;
-	char		 big[SPOOL_MEM_MAX + 10], *cause = NULL;
+	char		*big, *cause = NULL;
 	const char	*mem;
-	size_t		 len;
+	size_t		 len, bigsz = SPOOL_MEM_BIG + 10;
 
 	(void)state;
-	memset(big, 'x', sizeof big);
+	big = xmalloc(bigsz);
+	memset(big, 'x', bigsz);
 	sp = spool_new();
 	spool_reset(sp, 0);
-	assert_int_equal(spool_write(sp, big, sizeof big, &cause), 0);
+	assert_int_equal(spool_write(sp, big, bigsz, &cause), 0);
 	assert_null(spool_mem(sp, &len));
 	/* The next message starts in memory again. */
 	spool_reset(sp, 0);
@@ -366,34 +370,81 @@ test_spool_reset_after_spill(void **state)
 	assert_int_equal(len, 3);
 	assert_memory_equal(mem, "abc", 3);
 	/* And spills again into the same file, from offset 0. */
-	assert_int_equal(spool_write(sp, big, sizeof big, &cause), 0);
+	assert_int_equal(spool_write(sp, big, bigsz, &cause), 0);
 	assert_null(spool_mem(sp, &len));
 	{
 		char	*back = t_spool_read(sp, 4096);
 
 		assert_memory_equal(back, "abc", 3);
-		assert_memory_equal(back + 3, big, sizeof big);
+		assert_memory_equal(back + 3, big, bigsz);
 		free(back);
 	}
-	assert_int_equal(spool_kept(sp), sizeof big + 3);
+	assert_int_equal(spool_kept(sp), bigsz + 3);
 	spool_free(sp);
+	free(big);
+}
+
+/*
+ * Spools borrow memory past SPOOL_MEM_MAX from one shared budget: as many
+ * as it allows hold SPOOL_MEM_BIG in memory, the next one spills, and
+ * what a spool gives back can be borrowed again.
+ */
+static void
+test_spool_budget(void **state)
+{
+	struct spool	*sp[SPOOL_MEM_BUDGET / (SPOOL_MEM_BIG - SPOOL_MEM_MAX)];
+	struct spool	*extra;
+	char		*big, *back;
+	size_t		 i, n = MS_NITEMS(sp), len;
+
+	(void)state;
+	big = xmalloc(SPOOL_MEM_BIG);
+	for (i = 0; i < SPOOL_MEM_BIG; i++)
+		big[i] = (char)(i * 7);
+	for (i = 0; i < n; i++) {
+		sp[i] = t_spool(big, SPOOL_MEM_BIG, 65536);
+		if (spool_mem(sp[i], &len) == NULL)
+			fail_msg("spool %zu of %zu spilled", i + 1, n);
+	}
+	extra = t_spool(big, SPOOL_MEM_BIG, 65536);
+	assert_null(spool_mem(extra, &len));
+	back = t_spool_read(extra, 65536);
+	assert_memory_equal(back, big, SPOOL_MEM_BIG);
+	free(back);
+	spool_free(extra);
+
+	/* One gives its memory back: the next message fits again. */
+	spool_free(sp[0]);
+	sp[0] = t_spool(big, SPOOL_MEM_BIG, 65536);
+	assert_non_null(spool_mem(sp[0], &len));
+	assert_int_equal(len, SPOOL_MEM_BIG);
+	/* A reset gives it back too. */
+	spool_reset(sp[1], 0);
+	extra = t_spool(big, SPOOL_MEM_BIG, 4096);
+	assert_non_null(spool_mem(extra, &len));
+	spool_free(extra);
+	for (i = 0; i < n; i++)
+		spool_free(sp[i]);
+	free(big);
 }
 
 static void
 test_spool_tmpdir_fails(void **state)
 {
 	struct spool	*sp;
-	char		 big[SPOOL_MEM_MAX + 1], *cause = NULL, *old;
+	char		*big, *cause = NULL, *old;
 	const char	*env;
 
 	(void)state;
 	env = getenv("TMPDIR");
 	old = env != NULL ? strdup(env) : NULL;
 	setenv("TMPDIR", "/nonexistent/mailsink-test", 1);
-	memset(big, 'y', sizeof big);
+	big = xmalloc(SPOOL_MEM_BIG + 1);
+	memset(big, 'y', SPOOL_MEM_BIG + 1);
 	sp = spool_new();
 	spool_reset(sp, 0);
-	assert_int_equal(spool_write(sp, big, sizeof big, &cause), -1);
+	assert_int_equal(spool_write(sp, big, SPOOL_MEM_BIG + 1, &cause), -1);
+	free(big);
 	assert_non_null(cause);
 	if (strstr(cause, "/nonexistent/mailsink-test") == NULL)
 		fail_msg("cause \"%s\" does not name the directory", cause);
@@ -681,8 +732,8 @@ test_put_spilled_spool(void **state)
 	struct envelope		 env;
 	struct spool		*sp;
 	const char *const	 rcpts[] = { "big@y.test" };
-	size_t			 len, i, sizes[] = { SPOOL_MEM_MAX + 1,
-				    1024 * 1024, 3 * 1024 * 1024 + 17 };
+	size_t			 len, i, sizes[] = { SPOOL_MEM_BIG + 1,
+				    3 * 1024 * 1024 + 17 };
 	size_t			 k;
 	int64_t			 id;
 	char			*data, *raw, *cause = NULL;
@@ -1543,6 +1594,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spool_sizes),
 		cmocka_unit_test(test_spool_reset_after_spill),
+		cmocka_unit_test(test_spool_budget),
 		cmocka_unit_test(test_spool_tmpdir_fails),
 		cmocka_unit_test(test_open_memory),
 		T_FILE(test_open_migrates),
