@@ -132,7 +132,7 @@ static void	conn_pause_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
 static void	conn_act(struct conn *, enum smtp_action);
 static void	conn_txn_cb(void *, const struct smtp_txn_record *);
-static void	conn_batch_ensure(struct server *);
+static void	conn_batch_ensure(struct server *, int);
 static void	conn_run(struct conn *);
 static void	conn_start_tls(struct conn *);
 static void	conn_tls_done(struct conn *);
@@ -158,7 +158,7 @@ conn_session_row(struct conn *c)
 
 	if (c->session_id != 0)
 		return (0);
-	conn_batch_ensure(c->server);
+	conn_batch_ensure(c->server, 0);
 	if (store_session_begin(c->server->store, c->addr, c->started,
 	    &c->session_id, &cause) == -1) {
 		log_warnx("%s store session_begin: %s", c->sid, cause);
@@ -301,7 +301,7 @@ conn_record_end(struct conn *c)
 
 	if (conn_session_row(c) == -1)
 		return;
-	conn_batch_ensure(c->server);
+	conn_batch_ensure(c->server, 0);
 	memset(&peer, 0, sizeof(peer));
 	peer.client = c->addr;
 	peer.helo = smtp_session_helo(c->session);
@@ -497,7 +497,7 @@ conn_commit(struct conn *c)
 	conn_session_row(c);
 	/* The dialogue that led to this message is stored with it. */
 	text = transcript_text(smtp_session_transcript(c->session), &tlen);
-	conn_batch_ensure(c->server);
+	conn_batch_ensure(c->server, 1);
 	if (store_message_put(c->server->store, c->session_id, &peer, env,
 	    &hdrs, c->spool, c->tmark <= tlen ? text + c->tmark : NULL, &id,
 	    &cause) == -1) {
@@ -526,28 +526,40 @@ conn_commit(struct conn *c)
 }
 
 /*
- * Make sure a group commit is open, and due once the loop has no input
- * left to handle (commit_ev runs below I/O, see server.c), or after
+ * Make sure a group commit is open for a write.  A message waiting for
+ * its 250 (urgent) makes the commit due once the loop has no input left
+ * to handle (commit_ev runs below I/O, see server.c), or after
  * commit_wait at the latest: every message and record written until
  * then shares its one transaction.  Sessions waiting for their 250 send
  * nothing, so under load a round of all of them lands in one commit.
+ * A record nobody waits for (a session's end, a rejection) only opens
+ * the group and rides with the next message's commit, or goes after
+ * lazy_wait: one commit per message instead of two per connection.
  */
 static void
-conn_batch_ensure(struct server *server)
+conn_batch_ensure(struct server *server, int urgent)
 {
 	char	*cause = NULL;
 
-	if (store_batch_open(server->store))
-		return;
-	if (store_batch_begin(server->store, &cause) == -1) {
-		/* Writes go on one transaction each; slower, still right. */
-		log_warnx("store batch: %s", cause);
-		free(cause);
-		return;
+	if (!store_batch_open(server->store)) {
+		if (store_batch_begin(server->store, &cause) == -1) {
+			/* One transaction a write: slower, still right. */
+			log_warnx("store batch: %s", cause);
+			free(cause);
+			return;
+		}
+		server->commit_urgent = 0;
+		if (!urgent && evtimer_add(server->commit_timer,
+		    &server->lazy_wait) == -1)
+			log_warnx("store batch: evtimer_add failed");
 	}
-	event_active(server->commit_ev, EV_TIMEOUT, 1);
-	if (evtimer_add(server->commit_timer, &server->commit_wait) == -1)
-		log_warnx("store batch: evtimer_add failed");
+	if (urgent && !server->commit_urgent) {
+		server->commit_urgent = 1;
+		event_active(server->commit_ev, EV_TIMEOUT, 1);
+		if (evtimer_add(server->commit_timer,
+		    &server->commit_wait) == -1)
+			log_warnx("store batch: evtimer_add failed");
+	}
 }
 
 /*
@@ -564,6 +576,7 @@ conn_batch_flush(struct server *server)
 
 	event_del(server->commit_ev);
 	event_del(server->commit_timer);
+	server->commit_urgent = 0;
 	if ((open = store_batch_open(server->store)) &&
 	    store_batch_commit(server->store, &cause) == -1) {
 		log_warnx("store commit failed: %s", cause);
@@ -1157,7 +1170,7 @@ conn_txn_cb(void *arg, const struct smtp_txn_record *r)
 
 	if (conn_session_row(c) == -1)
 		return;
-	conn_batch_ensure(c->server);
+	conn_batch_ensure(c->server, 0);
 	if (store_reject_put(c->server->store, c->session_id,
 	    smtp_session_stage_name(r->stage), outcomes[r->outcome], r->env,
 	    r->rcpt, r->reply, &cause) == -1) {

@@ -52,6 +52,7 @@
 #define SERVER_PRIO_COMMIT	3
 #define SERVER_PRIO_INDEX	4
 #define SERVER_COMMIT_WAIT_MS	10	/* longest wait for the commit */
+#define SERVER_LAZY_WAIT_MS	250	/* ... of a record nobody waits for */
 #define SERVER_INDEX_MSGS	128	/* per indexer turn: about 10 ms */
 #define SERVER_INDEX_DELAY_MS	100	/* after a commit, before indexing */
 
@@ -192,6 +193,8 @@ server_new(const struct config *cfg, int argc, char **argv, char **cause)
 		fatalx("server_new: event_new failed");
 	s->commit_wait.tv_sec = 0;
 	s->commit_wait.tv_usec = SERVER_COMMIT_WAIT_MS * 1000;
+	s->lazy_wait.tv_sec = 0;
+	s->lazy_wait.tv_usec = SERVER_LAZY_WAIT_MS * 1000;
 	mime_init();
 	if ((s->store = store_open(cfg->db, 0, cause)) == NULL) {
 		event_free(s->commit_ev);
@@ -326,9 +329,11 @@ server_index_cb(evutil_socket_t fd, short what, void *arg)
 	char		*cause = NULL;
 	int		 rc;
 
-	if (store_batch_open(s->store))
-		rc = 1;		/* a commit is due first; come back */
-	else if ((rc = store_index(s->store, SERVER_INDEX_MSGS,
+	if (store_batch_open(s->store)) {
+		/* A group commit is open: come back after it. */
+		tv.tv_usec = SERVER_INDEX_DELAY_MS * 1000;
+		rc = 1;
+	} else if ((rc = store_index(s->store, SERVER_INDEX_MSGS,
 	    &cause)) == -1) {
 		/* Readers index for themselves; try again after a commit. */
 		log_warnx("store index: %s", cause);

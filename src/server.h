@@ -47,7 +47,12 @@ struct server {
 						   commit */
 	struct event		*commit_ev;	/* runs the group commit */
 	struct event		*commit_timer;	/* ... at the latest then */
-	struct timeval		 commit_wait;	/* how long it may wait */
+	struct timeval		 commit_wait;	/* how long a message may
+						   wait for its commit */
+	struct timeval		 lazy_wait;	/* ... a record nobody
+						   waits for */
+	int			 commit_urgent;	/* a message waits for the
+						   open group commit */
 	struct event		*index_ev;	/* runs the indexer */
 	unsigned		 nconns;
 	struct event		*sig_int;
