@@ -223,6 +223,7 @@ struct store {
 	int		 batch;		/* a group commit is open */
 	int		 warned;	/* said the index cannot catch up */
 	struct store_checkpointer *ckpt; /* WAL writer's, or NULL */
+	int		 ckpt_mark;	/* WAL pages at the last kick */
 };
 
 static int	store_prepare(struct store *, char **);
@@ -382,19 +383,26 @@ store_check(struct store *st, char **cause)
 
 /*
  * After each commit of the writer: hand the checkpoint to the
- * checkpointer thread once the WAL holds STORE_CKPT_FRAMES pages; if it
- * has fallen far behind, checkpoint here, so the WAL stays bounded.
+ * checkpointer thread each time the WAL has grown by STORE_CKPT_FRAMES
+ * pages; if it has fallen far behind, checkpoint here, so the WAL stays
+ * bounded.
  */
 static int
 store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct store	*st = arg;
 
-	if (frames >= STORE_CKPT_MAX_FRAMES)
+	if (frames < st->ckpt_mark)
+		st->ckpt_mark = 0;	/* the WAL started over */
+	if (frames >= STORE_CKPT_MAX_FRAMES) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);
-	else if (frames >= STORE_CKPT_FRAMES)
+		st->ckpt_mark = frames;
+	} else if (frames - st->ckpt_mark >= STORE_CKPT_FRAMES) {
+		/* Once per STORE_CKPT_FRAMES new pages, as SQLite would. */
 		store_checkpointer_kick(st->ckpt);
+		st->ckpt_mark = frames;
+	}
 	return (SQLITE_OK);
 }
 

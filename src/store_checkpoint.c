@@ -21,6 +21,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -74,6 +75,8 @@ struct store_checkpointer *
 store_checkpointer_start(const char *path, char **cause)
 {
 	struct store_checkpointer	*ck;
+	sqlite3_stmt			*stmt = NULL;
+	const char			*mode;
 
 	ck = xcalloc(1, sizeof *ck);
 	ck->path = xstrdup(path);
@@ -85,6 +88,21 @@ store_checkpointer_start(const char *path, char **cause)
 	}
 	/* Its connection must never checkpoint on its own either. */
 	sqlite3_wal_autocheckpoint(ck->db, 0);
+	/*
+	 * A connection learns that the file is in WAL mode when it first
+	 * reads it; until then a checkpoint through it silently does
+	 * nothing.  Asking for the journal mode makes it read.
+	 */
+	if (sqlite3_prepare_v2(ck->db, "PRAGMA journal_mode", -1, &stmt,
+	    NULL) != SQLITE_OK || sqlite3_step(stmt) != SQLITE_ROW ||
+	    (mode = (const char *)sqlite3_column_text(stmt, 0)) == NULL ||
+	    strcmp(mode, "wal") != 0) {
+		xasprintf(cause, "%s: checkpointer: the store is not in WAL "
+		    "mode (%s)", path, sqlite3_errmsg(ck->db));
+		sqlite3_finalize(stmt);
+		goto fail;
+	}
+	sqlite3_finalize(stmt);
 	pthread_mutex_init(&ck->lock, NULL);
 	pthread_cond_init(&ck->cond, NULL);
 	if (pthread_create(&ck->thread, NULL, store_checkpoint_main, ck) !=

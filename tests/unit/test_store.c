@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1563,6 +1564,48 @@ test_open_migrates_v2(void **state)
 	store_close(st);
 }
 
+/*
+ * WAL checkpoints happen on the checkpointer thread: with SQLite's own
+ * automatic checkpoint replaced by store.c's WAL hook, the database file
+ * grows only if that thread copies the WAL back into it.
+ */
+static void
+test_checkpointer(void **state)
+{
+	struct t_dir	*t = *state;
+	struct store	*st;
+	struct stat	 sb;
+	struct timespec	 step = { 0, 10 * 1000 * 1000 };
+	char		*data;
+	size_t		 i, len = 16 * 1024;
+	int		 waited;
+
+	data = xmalloc(len + 1);
+	memcpy(data, "Subject: fill\r\n\r\n", 17);
+	memset(data + 17, 'f', len - 17);
+	data[len] = '\0';
+	st = t_open(t->path, 0);
+	assert_int_equal(stat(t->path, &sb), 0);
+	assert_true(sb.st_size < 1024 * 1024);
+	/* About 5 pages a message: well past the 1000 that kick it. */
+	for (i = 0; i < 400; i++)
+		t_put(st, 0, "a@x.test", "b@y.test", data);
+	for (waited = 0; waited < 1000; waited++) {
+		assert_int_equal(stat(t->path, &sb), 0);
+		if (sb.st_size >= 3 * 1024 * 1024)
+			break;
+		nanosleep(&step, NULL);
+	}
+	if (sb.st_size < 3 * 1024 * 1024)
+		fail_msg("no checkpoint within 10 s: the file has %lld bytes",
+		    (long long)sb.st_size);
+	store_close(st);
+	/* Closing checkpoints the rest and removes the WAL. */
+	assert_int_equal(stat(t->path, &sb), 0);
+	assert_true(sb.st_size >= 400 * 16 * 1024);
+	free(data);
+}
+
 /* A test of its own on a fresh ":memory:" store. */
 static int
 t_mem_setup(void **state)
@@ -1624,6 +1667,7 @@ main(void)
 		T_FILE(test_index_on_read),
 		T_FILE(test_index_big_message),
 		T_FILE(test_open_migrates_v2),
+		T_FILE(test_checkpointer),
 	};
 
 	mime_init();
