@@ -114,6 +114,18 @@ t_open_fails(const char *path, int flags, const char *want)
 	free(cause);
 }
 
+/* Run sql on the file directly, as an older or newer mailsink would. */
+static void
+t_exec(const char *path, const char *sql)
+{
+	sqlite3	*db;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
 /* One integer from a query run on the file directly. */
 static long long
 t_scalar(const char *path, const char *sql)
@@ -540,7 +552,6 @@ test_open_migrates_v1(void **state)
 	struct store	*st;
 	struct query	*q;
 	struct store_msg **a;
-	sqlite3		*db;
 	size_t		 n;
 	int64_t		 id;
 	char		*cause = NULL, term[] = "to:old@y.test";
@@ -551,12 +562,8 @@ test_open_migrates_v1(void **state)
 	    "Subject: before\r\n\r\nancient words\r\n");
 	store_close(st);
 	/* Turn it back into a version 1 file, as an older mailsink left it. */
-	if (sqlite3_open(t->path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, "DROP TABLE search; DROP TABLE indexed; "
-	    "PRAGMA user_version = 1",
-	    NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("downgrade: %s", sqlite3_errmsg(db));
-	sqlite3_close(db);
+	t_exec(t->path, "DROP TABLE search; DROP TABLE indexed; "
+	    "PRAGMA user_version = 1");
 
 	st = t_open(t->path, 0);
 	assert_int_equal(t_scalar(t->path, "PRAGMA user_version"),
@@ -575,16 +582,11 @@ test_open_migrates_v1(void **state)
 static void
 t_make_version(const char *path, int version)
 {
-	sqlite3	*db;
 	char	 sql[64];
 
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		fail_msg("sqlite3_open: %s", sqlite3_errmsg(db));
 	snprintf(sql, sizeof sql, "CREATE TABLE future (x); "
 	    "PRAGMA user_version = %d", version);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
+	t_exec(path, sql);
 }
 
 static void
@@ -1541,18 +1543,13 @@ test_open_migrates_v2(void **state)
 {
 	struct t_dir	*t = *state;
 	struct store	*st;
-	sqlite3		*db;
 	int64_t		 ids[2];
 
 	st = t_open(t->path, 0);
 	t_put_n(st, ids, 2);
 	assert_int_equal(t_count_term(st, "body"), 2);
 	store_close(st);
-	if (sqlite3_open(t->path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, "DROP TABLE indexed; PRAGMA user_version = 2",
-	    NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("downgrade: %s", sqlite3_errmsg(db));
-	sqlite3_close(db);
+	t_exec(t->path, "DROP TABLE indexed; PRAGMA user_version = 2");
 
 	st = t_open(t->path, 0);
 	assert_int_equal(t_scalar(t->path, "PRAGMA user_version"),
