@@ -948,7 +948,7 @@ conn_tls_done(struct conn *c)
  * Turn reading on or off.  A plain socket is read by conn_sock_read_cb,
  * not by its bufferevent: libevent 2.1 reads at most 4096 octets a call
  * and asks FIONREAD before each, so a 1 MB message would cost 512 system
- * calls that way and 32 this way.  Reading also stops while the input
+ * calls that way and 16 this way.  Reading also stops while the input
  * holds CONN_INPUT_MAX (the high-watermark; conn_process restarts it).
  * A TLS socket is read by its bufferevent, with the same watermark.
  */
@@ -963,7 +963,8 @@ conn_reading(struct conn *c, int on)
 		return;
 	}
 	c->reading = on;
-	if (on && !c->peer_eof && evbuffer_get_length(bufferevent_get_input(c->bev)) <
+	if (on && !c->peer_eof &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) <
 	    CONN_INPUT_MAX) {
 		if (!event_pending(c->rev, EV_READ, NULL) &&
 		    event_add(c->rev, NULL) == -1)
